@@ -1,0 +1,46 @@
+"""gaitpf: gait analysis for pressure-sensing shoe insoles.
+
+Public API (imported lazily so that ``import gaitpf.analysis`` never pulls in h5py,
+bleak or Qt)::
+
+    rec = gaitpf.read_recording("trial.h5")      # or a gaitndd .hea, gaitpdb .txt, CSV
+    res = gaitpf.analyze(rec)
+    res.strides      # pandas DataFrame, one row per stride
+    res.summary      # dict, JSON-serialisable
+    res.symmetry     # pandas DataFrame, one row per metric
+    gaitpf.write_recording("out.h5", rec)
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "read_recording": ("gaitpf.io", "read_recording"),
+    "write_recording": ("gaitpf.io", "write_recording"),
+    "analyze": ("gaitpf.analysis", "analyze"),
+    "AnalysisParams": ("gaitpf.analysis", "AnalysisParams"),
+    "AnalysisResult": ("gaitpf.analysis", "AnalysisResult"),
+    "Recording": ("gaitpf.model", "Recording"),
+    "FootSignals": ("gaitpf.model", "FootSignals"),
+    "SensorLayout": ("gaitpf.model", "SensorLayout"),
+    "GaitpfError": ("gaitpf.errors", "GaitpfError"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'gaitpf' has no attribute {name!r}") from None
+    value = getattr(import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

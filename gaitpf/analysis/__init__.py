@@ -1,0 +1,250 @@
+"""The pure analysis core: recording in, stride table and symmetry out.
+
+Imports only numpy/scipy/pandas (and gaitpf's own pure modules). No I/O, no printing,
+no h5py/bleak/Qt/asyncio; inputs are never mutated.
+
+Pipeline per foot::
+
+    values (samples x sensors) --preprocess.prepare_load--> PreparedLoad (baseline-free total load)
+      --events.detect_stance_phases--> stances (ic_idx, to_idx)
+    both feet --strides.build_stride_table--> one row per stride, labelled steady / not
+      --kinetics.stride_kinetics--> peak forces, impulse, COP, regional load (where the signal allows)
+      --symmetry.*--> SI, SR, GA, SA per metric; PCI; trend symmetry of mean curves
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import NoWalkingError, SignalError
+from ..model import QUALITY_GAP_BEFORE, Recording
+from . import events, kinetics, preprocess, strides, symmetry
+
+__all__ = ["AnalysisParams", "AnalysisResult", "analyze", "SUMMARY_METRICS"]
+
+log = logging.getLogger(__name__)
+
+#: Metrics whose left/right means and symmetry always appear in the summary.
+SUMMARY_METRICS: tuple[str, ...] = ("stride_time_s", "stance_time_s", "swing_time_s")
+
+
+@dataclass(frozen=True)
+class AnalysisParams:
+    """All tunables of the analysis, grouped by stage (each stage documents its own)."""
+
+    preprocess: preprocess.PreprocessParams = field(default_factory=preprocess.PreprocessParams)
+    events: events.EventParams = field(default_factory=events.EventParams)
+    strides: strides.StrideParams = field(default_factory=strides.StrideParams)
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass
+class AnalysisResult:
+    """What :func:`analyze` returns.
+
+    Attributes
+    ----------
+    strides : DataFrame
+        One row per stride of either foot (``side`` column), all strides kept and
+        labelled; ``steady`` marks those used for statistics.
+    symmetry : DataFrame
+        One row per metric: left/right mean, SD, n and SI, SR, GA, SA on steady strides.
+    summary : dict
+        JSON-serialisable headline numbers (contract of ``gaitpf analyze --summary``).
+    curves : dict
+        ``{"left": {"mean": ndarray(101), "sd": ndarray(101)}, ...}`` stance-normalised
+        total-load curves (for trend symmetry and the report).
+    channels : dict
+        Per side: dead/saturated channel information from preprocessing.
+    warnings : list of str
+        Things a reader of the numbers must know (few steady strides, one foot only...).
+    """
+
+    strides: pd.DataFrame
+    symmetry: pd.DataFrame
+    summary: dict[str, Any]
+    curves: dict[str, dict[str, np.ndarray]]
+    channels: dict[str, dict[str, Any]]
+    warnings: list[str]
+    params: AnalysisParams
+
+
+def _body_weight_n(rec: Recording) -> float | None:
+    if rec.body_mass_kg is None or not np.isfinite(rec.body_mass_kg):
+        return None
+    return float(rec.body_mass_kg) * 9.80665
+
+
+def analyze(recording: Recording, params: AnalysisParams | None = None) -> AnalysisResult:
+    """Segment steps and compute per-stride metrics and left/right symmetry.
+
+    Parameters
+    ----------
+    recording : Recording
+        One walking trial (one or both feet). Not modified.
+    params : AnalysisParams, optional
+        Tunables; defaults are validated on the PhysioNet gaitndd/gaitpdb data.
+
+    Returns
+    -------
+    AnalysisResult
+
+    Raises
+    ------
+    SignalError
+        A foot's signal cannot be analyzed (all NaN, all channels dead...).
+    NoWalkingError
+        No stride was found on any foot.
+    """
+    params = params or AnalysisParams()
+    fs = recording.sampling_rate_hz
+    bw_n = _body_weight_n(recording)
+    source = recording.source.get("path") or recording.source.get("name") or "recording"
+
+    prepared: dict[str, preprocess.PreparedLoad] = {}
+    stances: dict[str, pd.DataFrame] = {}
+    times: dict[str, np.ndarray] = {}
+    gaps: dict[str, np.ndarray] = {}
+    warnings: list[str] = []
+    for side in recording.sides:
+        foot = recording.feet[side]
+        try:
+            prep = preprocess.prepare_load(
+                foot.values, sampling_rate_hz=fs, unit=foot.unit, params=params.preprocess
+            )
+        except SignalError as exc:
+            raise SignalError(f"{source}: {side} foot: {exc}") from exc
+        prepared[side] = prep
+        quality = foot.quality if foot.quality is not None else np.zeros(foot.n_samples, np.uint8)
+        gaps[side] = (np.asarray(quality) & QUALITY_GAP_BEFORE) != 0
+        stances[side] = events.detect_stance_phases(
+            prep.load,
+            sampling_rate_hz=fs,
+            params=params.events,
+            body_weight_n=bw_n if foot.unit == "N" else None,
+            invalid=prep.invalid,
+        )
+        times[side] = foot.times_s()
+        warnings.extend(f"{side} foot: {w}" for w in prep.warnings)
+
+    table = strides.build_stride_table(
+        stances, times_s=times, sampling_rate_hz=fs, params=params.strides, gap_before=gaps
+    )
+    if table.empty:
+        raise NoWalkingError(
+            f"{source}: no strides found (is this a walking trial? check that the insoles were loaded "
+            "and the signal is not flat)"
+        )
+
+    parts = []
+    curves: dict[str, dict[str, np.ndarray]] = {}
+    for side in recording.sides:
+        foot = recording.feet[side]
+        rows = table[table["side"] == side]
+        kin = kinetics.stride_kinetics(
+            foot.values,
+            prepared[side].load,
+            strides=rows,
+            sampling_rate_hz=fs,
+            unit=foot.unit,
+            layout=foot.layout,
+            channel_ok=prepared[side].channel_ok,
+            body_weight_n=bw_n if foot.unit == "N" else None,
+        )
+        parts.append(kin)
+        curves[side] = kinetics.mean_stance_curve(prepared[side].load, strides=rows[rows["steady"]])
+    kin_all = pd.concat(parts).reindex(table.index)
+    table = pd.concat([table, kin_all.drop(columns=[c for c in kin_all if c in table])], axis=1)
+
+    steady = table[table["steady"]]
+    n_steady = {s: int((steady["side"] == s).sum()) for s in recording.sides}
+    for side, n in n_steady.items():
+        if n < 30:
+            warnings.append(f"{side} foot: only {n} steady strides (≥ 30 recommended for stable symmetry)")
+    if len(recording.sides) < 2:
+        warnings.append("one foot only: symmetry is not available")
+
+    metrics = [c for c in symmetry.default_metrics(table)]
+    sym = symmetry.symmetry_table(table, metrics=metrics)
+    pci = symmetry.phase_coordination_index(table) if len(recording.sides) == 2 else None
+    trend = (
+        symmetry.trend_symmetry(curves["left"]["mean"], curves["right"]["mean"])
+        if len(recording.sides) == 2
+        else None
+    )
+
+    summary = _summary(recording, table, sym, pci, trend, warnings, params)
+    log.debug("analyzed %s: %s", source, summary["n_strides"])
+    return AnalysisResult(
+        strides=table,
+        symmetry=sym,
+        summary=summary,
+        curves=curves,
+        channels={s: prepared[s].channel_info() for s in prepared},
+        warnings=warnings,
+        params=params,
+    )
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe scalar: numpy → python, NaN → None."""
+    if isinstance(x, (np.floating, float)):
+        return None if not np.isfinite(x) else float(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    return x
+
+
+def _summary(
+    rec: Recording,
+    table: pd.DataFrame,
+    sym: pd.DataFrame,
+    pci: dict[str, Any] | None,
+    trend: dict[str, Any] | None,
+    warnings: list[str],
+    params: AnalysisParams,
+) -> dict[str, Any]:
+    steady = table[table["steady"]]
+    out: dict[str, Any] = {
+        "gaitpf_version": __version__,
+        "subject_id": rec.subject_id,
+        "session": rec.session,
+        "trial": rec.trial,
+        "source": rec.source.get("path") or rec.source.get("name"),
+        "sampling_rate_hz": float(rec.sampling_rate_hz),
+        "duration_s": float(rec.duration_s),
+        "sides": list(rec.sides),
+        "n_strides": {s: int((table["side"] == s).sum()) for s in rec.sides},
+        "n_steady_strides": {s: int((steady["side"] == s).sum()) for s in rec.sides},
+        "cadence_spm": _clean(steady["cadence_spm"].median()) if len(steady) else None,
+    }
+    by_metric = sym.set_index("metric") if len(sym) else sym
+    for metric in by_metric.index if len(sym) else []:
+        row = by_metric.loc[metric]
+        out.setdefault("metrics", {})[metric] = {k: _clean(v) for k, v in row.items()}
+    for metric in SUMMARY_METRICS:
+        if len(sym) and metric in by_metric.index:
+            row = by_metric.loc[metric]
+            out[metric] = {
+                k: _clean(row.get(k))
+                for k in ("left_mean", "right_mean", "left_sd", "right_sd", "si_pct", "sr", "ga_pct", "sa_pct")
+            }
+        else:
+            out[metric] = None
+    out["pci_pct"] = _clean(pci["pci_pct"]) if pci else None
+    out["pci"] = {k: _clean(v) for k, v in pci.items()} if pci else None
+    out["trend_symmetry"] = {k: _clean(v) for k, v in trend.items()} if trend else None
+    out["warnings"] = list(warnings)
+    out["params"] = params.as_dict()
+    return out

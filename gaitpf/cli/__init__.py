@@ -1,0 +1,1 @@
+"""Command-line interface (``gaitpf ...``): one module per command, loaded lazily."""

@@ -1,0 +1,54 @@
+"""The one error hierarchy of gaitpf.
+
+Every error a person can run into says *what* was wrong, *where* (file, value, side)
+and *what to do*. The CLI prints ``str(error)`` on one line and exits with code 2.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "GaitpfError",
+    "InputError",
+    "FormatError",
+    "SchemaError",
+    "SignalError",
+    "NoWalkingError",
+    "OutputError",
+    "AcquisitionError",
+    "DeviceError",
+]
+
+
+class GaitpfError(Exception):
+    """Base class of every error gaitpf raises on purpose."""
+
+
+class InputError(GaitpfError):
+    """An input path or argument is missing, unreadable or not usable."""
+
+
+class FormatError(InputError):
+    """A file's content does not fit the format it claims (truncated, malformed, unknown)."""
+
+
+class SchemaError(FormatError):
+    """A gaitpf HDF5 file does not match the schema version this gaitpf reads."""
+
+
+class SignalError(GaitpfError):
+    """The signal cannot be analyzed (NaNs everywhere, flat or dead channel, wrong shape)."""
+
+
+class NoWalkingError(SignalError):
+    """No walking (no valid strides) was found in a recording."""
+
+
+class OutputError(GaitpfError):
+    """An output cannot be written (unwritable path, disk full)."""
+
+
+class AcquisitionError(GaitpfError):
+    """Recording from insoles failed (link, protocol, writer)."""
+
+
+class DeviceError(AcquisitionError):
+    """An insole could not be found, is not allow-listed, or misbehaves."""
