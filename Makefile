@@ -25,6 +25,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/gaitpf demo
 
 test: $(VENV)/.installed-test
+	bash .ci/system-deps
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed-test

@@ -1,0 +1,64 @@
+"""Layering rules of the developers' guide, checked on the real import graph."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PKG = Path(__file__).resolve().parents[1] / "gaitpf"
+
+FORBIDDEN_IN_ANALYSIS = ("h5py", "bleak", "dbus_fast", "PySide6", "PyQt6", "pyqtgraph", "asyncio", "wfdb")
+
+
+def test_analysis_core_loads_no_io_gui_or_async_modules():
+    code = (
+        "import sys, gaitpf.analysis\n"
+        f"bad = [m for m in {FORBIDDEN_IN_ANALYSIS!r} if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"gaitpf.analysis pulled in: {out.stdout.strip()}"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the package path
+                parts = path.relative_to(PKG.parent).with_suffix("").parts[: -node.level]
+                base = ".".join(parts)
+                names.add(f"{base}.{node.module}" if node.module else base)
+            elif node.module:
+                names.add(node.module)
+    return names
+
+
+def test_analysis_core_imports_only_numeric_stack_and_pure_gaitpf_modules():
+    allowed_third_party = {"numpy", "scipy", "pandas"}
+    allowed_gaitpf = {"gaitpf", "gaitpf.model", "gaitpf.errors", "gaitpf.analysis"}
+    for path in (PKG / "analysis").glob("*.py"):
+        for name in _imports(path):
+            top = name.split(".")[0]
+            if top == "gaitpf":
+                assert any(name == a or name.startswith("gaitpf.analysis") for a in allowed_gaitpf), (
+                    f"{path.name} imports {name}"
+                )
+            elif top not in allowed_third_party:
+                assert top in sys.stdlib_module_names and top not in FORBIDDEN_IN_ANALYSIS, (
+                    f"{path.name} imports {name}"
+                )
+
+
+def test_lower_layers_never_import_outputs():
+    outputs = ("gaitpf.cli", "gaitpf.report", "gaitpf.live", "gaitpf.batch", "gaitpf.sessions")
+    for sub in ("analysis", "io", "acquisition"):
+        for path in (PKG / sub).glob("*.py"):
+            for name in _imports(path):
+                assert not name.startswith(outputs), f"{sub}/{path.name} imports {name} (an output layer)"
+    for path in [PKG / "model.py", PKG / "errors.py"]:
+        for name in _imports(path):
+            assert not name.startswith(outputs + ("gaitpf.io", "gaitpf.analysis", "gaitpf.acquisition"))
