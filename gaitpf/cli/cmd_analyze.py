@@ -6,6 +6,7 @@ Without output files a human-readable table goes to stdout.
 """
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,13 @@ def render_table(result: Any) -> str:
     from rich.table import Table
 
     s = result.summary
-    console = Console(record=True, width=100, force_terminal=False, color_system=None)
+    console = Console(file=io.StringIO(), record=True, width=110, force_terminal=False, color_system=None)
     head = (
         f"{s.get('source') or 'recording'}: {s['duration_s']:.1f} s at {s['sampling_rate_hz']:g} Hz; "
         + ", ".join(f"{side} {s['n_strides'][side]} strides ({s['n_steady_strides'][side]} steady)"
                     for side in s["sides"])
     )
-    console.print(head)
+    console.print(head, soft_wrap=True)
     if s.get("cadence_spm") is not None:
         console.print(f"cadence {s['cadence_spm']:.1f} steps/min")
     table = Table(title="steady-state strides: left vs right", show_lines=False)
