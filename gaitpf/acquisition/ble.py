@@ -1,0 +1,383 @@
+"""Two gaitpf insoles over BLE with bleak: scan, connect, stream, survive link loss.
+
+:func:`scan_insoles` lists insoles advertising the gaitpf service. :class:`BleInsoleSource`
+implements :class:`gaitpf.acquisition.source.FrameSource`:
+
+* **One scan, then sequential connects** — two concurrent ``connect()`` calls would each
+  start a discovery and BlueZ answers ``InProgress``; every later scan takes a lock.
+* **Identity check** — the Identity characteristic must say the expected side, and the
+  address (or serial) must be allow-listed, otherwise :class:`~gaitpf.errors.DeviceError`.
+* **The notification callback only enqueues** ``(side, bytes, time.monotonic())``; the
+  async iterator drains the queue in batches, decodes with
+  :func:`~gaitpf.acquisition.protocol.decode_packets`, sequences with
+  :class:`~gaitpf.acquisition.sequencing.FrameSequencer`, maps clocks with
+  :class:`~gaitpf.acquisition.clock.ClockMapper` and yields :class:`FrameBlock` and
+  :class:`LinkEvent` in arrival order.
+* **Link loss** — bleak's disconnected callback, or no notification for
+  ``silence_timeout_s`` (bleak is not told when bluetoothd dies), yields
+  ``LinkEvent("disconnected")``; a per-side supervisor reconnects with exponential backoff
+  capped at ``backoff_max_s`` (a rescan before every retry after the first) and yields
+  ``LinkEvent("connected")``; the lost frames show as a ``"gap"`` event from the sequencer.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Iterable
+
+import numpy as np
+
+from ..errors import AcquisitionError, DeviceError
+from ..model import SIDES
+from . import protocol as P
+from .ble_link import InsoleLink, RefusedDeviceError, discover
+from .clock import ClockMapper
+from .sequencing import FrameSequencer
+from .source import FrameBlock, LinkEvent, SourceStatus
+
+__all__ = ["InsoleAdvert", "scan_insoles", "BleInsoleSource"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InsoleAdvert:
+    """One insole seen advertising the gaitpf service (``gaitpf scan``)."""
+
+    address: str
+    side: str | None
+    serial: str | None
+    rssi: int | None
+    name: str | None
+    battery_pct: int | None = None
+
+
+async def scan_insoles(timeout_s: float = 5.0) -> list[InsoleAdvert]:
+    """Scan for ``timeout_s`` seconds; insoles sorted by side then address.
+
+    Raises
+    ------
+    DeviceError
+        Bluetooth is not available (no adapter, BlueZ not running, permission denied).
+    """
+    found = await discover(timeout_s)
+    return sorted((adv for _, adv in found.values()),
+                  key=lambda a: (SIDES.index(a.side) if a.side in SIDES else 2, a.address))
+
+
+@dataclass
+class _Side:
+    """Per-foot decoding state, owned by the iterator."""
+
+    sequencer: FrameSequencer
+    clock: ClockMapper
+    prev_counter: int | None = None
+    last_rx: float = 0.0
+    watch: bool = False
+    pending: list[bytes] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+
+class BleInsoleSource:
+    """Record a left and a right insole over BLE (a :class:`FrameSource`).
+
+    Parameters
+    ----------
+    left, right : str
+        BLE addresses of the insoles (``gaitpf scan`` lists them).
+    allow : iterable of str, optional
+        Allow-listed addresses or serials; ``left``/``right`` must be in it. Default: the two
+        addresses given.
+    rate_hz : int, optional
+        Ask the insoles for this sampling rate (default: keep the device's).
+    scan_timeout_s, connect_timeout_s : float
+        Limits of the initial scan and of each connection attempt.
+    silence_timeout_s : float
+        No notification for this long means the link is lost (bleak does not always say so).
+    backoff_initial_s, backoff_max_s : float
+        Reconnect backoff (doubling, capped): a returning insole is reconnected within about
+        ``backoff_max_s`` + one advertising interval + the connection time.
+    batch_max : int
+        Most notifications decoded in one batch.
+    time_scale : float
+        Host seconds per real second for the host time stamps (set to the virtual insoles'
+        ``speed`` when recording them faster than real time; 1 for real insoles).
+    """
+
+    def __init__(self, left: str, right: str, *, allow: Iterable[str] | None = None,
+                 rate_hz: int | None = None, scan_timeout_s: float = 10.0, connect_timeout_s: float = 10.0,
+                 silence_timeout_s: float = 1.0, backoff_initial_s: float = 0.1, backoff_max_s: float = 1.0,
+                 batch_max: int = 512, time_scale: float = 1.0) -> None:
+        self.addresses = {"left": left.upper(), "right": right.upper()}
+        if self.addresses["left"] == self.addresses["right"]:
+            raise DeviceError(f"left and right insole have the same address {left}; give two different insoles")
+        self.allow = {a.upper() for a in allow} if allow is not None else set(self.addresses.values())
+        self.rate_hz = rate_hz
+        self.scan_timeout_s, self.connect_timeout_s = scan_timeout_s, connect_timeout_s
+        self.silence_timeout_s = silence_timeout_s
+        self.backoff_initial_s, self.backoff_max_s = backoff_initial_s, backoff_max_s
+        self.batch_max, self.time_scale = batch_max, float(time_scale)
+        self.sampling_rate_hz = float(rate_hz) if rate_hz else 0.0
+        self.unit = "N"
+        self.t0_monotonic: float | None = None
+        self._status = SourceStatus()
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._links: dict[str, InsoleLink] = {}
+        self._state: dict[str, _Side] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._scan_lock = asyncio.Lock()
+        self._closing = False
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def __aenter__(self) -> "BleInsoleSource":
+        for side, addr in self.addresses.items():
+            if addr not in self.allow:
+                raise DeviceError(f"{side} insole {addr} is not allow-listed (allowed: "
+                                  f"{', '.join(sorted(self.allow)) or 'none'}); add it to the allow-list "
+                                  "or give an allow-listed insole")
+        self.t0_monotonic = time.monotonic()
+        async with self._scan_lock:
+            found = await discover(self.scan_timeout_s, wanted=set(self.addresses.values()))
+        missing = [f"{s} {a}" for s, a in self.addresses.items() if a not in found]
+        if missing:
+            raise DeviceError(f"insole {' and '.join(missing)} not found within {self.scan_timeout_s:g} s: switch "
+                              "it on, bring it within 2 m, make sure no other app is connected to it, and "
+                              "check `gaitpf scan`")
+        try:
+            for side in SIDES:               # one after the other: BlueZ handles one connect at a time
+                link = InsoleLink(side, found[self.addresses[side]][0], self._queue, self._on_lost,
+                                  allow=self.allow, connect_timeout_s=self.connect_timeout_s)
+                self._links[side] = link
+                self._status.link[side] = "connecting"
+                ident, counter = await link.open(rate_hz=self.rate_hz)
+                self._on_opened(side, ident, counter, first=True)
+        except BaseException:
+            await self._close_links()
+            raise
+        rates = {ln.identity.nominal_rate_hz for ln in self._links.values()}
+        if len(rates) > 1:
+            await self._close_links()
+            raise DeviceError(f"the insoles sample at different rates {sorted(rates)} Hz; set one rate with "
+                              "--rate")
+        self.sampling_rate_hz = rates.pop()
+        units = {ln.identity.unit for ln in self._links.values()}
+        self.unit = units.pop() if len(units) == 1 else "au"
+        self._tasks = [asyncio.create_task(self._supervise(s), name=f"gaitpf-ble-{s}") for s in SIDES]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._closing = True
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self._close_links()
+
+    async def _close_links(self) -> None:
+        for side, link in self._links.items():
+            await link.close(stop_streaming=True)
+            self._status.link[side] = "closed"
+
+    def _on_opened(self, side: str, ident: P.DeviceIdentity, counter: int, *, first: bool) -> None:
+        if first:
+            self._state[side] = _Side(FrameSequencer(side=side), ClockMapper(ident.nominal_rate_hz))
+        self._queue.put_nowait(("_started", side, counter))
+        self._status.link[side] = "streaming"
+
+    def _on_lost(self, side: str, reason: str) -> None:
+        """Called by a link (bleak's disconnected callback) or by the silence watchdog."""
+        if not self._closing:
+            self._links[side].lost.set()
+            self._links[side].lost_reason = self._links[side].lost_reason or reason
+
+    # --- supervision -----------------------------------------------------------------------
+    async def _supervise(self, side: str) -> None:
+        link = self._links[side]
+        while True:
+            await link.lost.wait()
+            t_lost = time.monotonic()
+            reason = link.lost_reason or "disconnected"
+            self._status.link[side] = "disconnected"
+            self._event(side, "disconnected", reason=reason)
+            await link.close(stop_streaming=False)
+            delay, attempt = self.backoff_initial_s, 0
+            while True:
+                attempt += 1
+                self._status.link[side] = "reconnecting"
+                self._event(side, "reconnecting", attempt=attempt)
+                try:
+                    if attempt > 1:
+                        async with self._scan_lock:
+                            found = await discover(min(2.0, self.scan_timeout_s), wanted={link.address})
+                        if link.address not in found:
+                            raise DeviceError(f"{side} insole {link.address} is not advertising")
+                        link.device = found[link.address][0]
+                    link.lost.clear()
+                    link.lost_reason = None
+                    ident, counter = await link.open(rate_hz=self.rate_hz, expect=link.identity)
+                    break
+                except RefusedDeviceError as exc:
+                    self._queue.put_nowait(("_error", side, exc))
+                    return
+                except Exception as exc:  # noqa: BLE001 - any bleak/D-Bus failure: retry
+                    log.info("%s insole: reconnect attempt %d failed: %s: %s", side, attempt,
+                             type(exc).__name__, exc)
+                await link.close(stop_streaming=False)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, self.backoff_max_s)
+            self._on_opened(side, ident, counter, first=False)
+            self._event(side, "connected", attempts=attempt, down_s=round(time.monotonic() - t_lost, 3))
+
+    def _event(self, side: str, kind: str, **detail: Any) -> None:
+        self._queue.put_nowait(LinkEvent(side, kind, self._host_s(time.monotonic()), detail))
+
+    def _host_s(self, t_mono: float) -> float:
+        return (t_mono - self.t0_monotonic) * self.time_scale
+
+    # --- iteration -------------------------------------------------------------------------
+    def __aiter__(self) -> AsyncIterator[FrameBlock | LinkEvent]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[FrameBlock | LinkEvent]:
+        q = self._queue
+        tick = min(0.1, self.silence_timeout_s / 4)
+        hold: dict[str, list] = {}   # side -> data items queued between START and its reply
+        while True:
+            try:
+                items = [await asyncio.wait_for(q.get(), tick)]
+            except asyncio.TimeoutError:
+                items = []
+            while items and len(items) < self.batch_max and not q.empty():
+                items.append(q.get_nowait())
+            for item in items:
+                if type(item) is tuple and type(item[1]) is bytes:
+                    held = hold.get(item[0])
+                    if held is not None:             # before the START reply was seen
+                        held.append(item)
+                    else:
+                        st = self._state[item[0]]
+                        st.pending.append(item[1])
+                        st.times.append(item[2])
+                    continue
+                for out in self._flush():
+                    yield out
+                if isinstance(item, LinkEvent):
+                    yield item
+                elif item[0] == "_starting":
+                    hold[item[1]] = []
+                elif item[0] == "_started":
+                    st = self._state[item[1]]
+                    st.sequencer.expect_next(item[2])
+                    for _, data, t in hold.pop(item[1], ()):
+                        st.pending.append(data)
+                        st.times.append(t)
+                    st.last_rx, st.watch = time.monotonic(), True
+                elif item[0] == "_error":
+                    raise item[2]
+            for out in self._flush():
+                yield out
+            if q.empty():
+                for out in self._watchdog():
+                    yield out
+
+    def _watchdog(self) -> list[LinkEvent]:
+        now, out = time.monotonic(), []
+        for side, st in self._state.items():
+            if st.watch and self._status.link.get(side) == "streaming" and now - st.last_rx > self.silence_timeout_s:
+                st.watch = False
+                self._status.link[side] = "silent"
+                out.append(LinkEvent(side, "silent", self._host_s(now), {"silence_s": round(now - st.last_rx, 3)}))
+                self._on_lost(side, "silent")
+        return out
+
+    def _flush(self) -> list[FrameBlock | LinkEvent]:
+        out: list[FrameBlock | LinkEvent] = []
+        for side, st in self._state.items():
+            if st.pending:
+                packets, times = st.pending, np.asarray(st.times)
+                st.pending, st.times = [], []
+                st.last_rx = float(times[-1])
+                out.extend(self._decode(side, st, packets, times))
+        return out
+
+    def _decode(self, side: str, st: _Side, packets: list[bytes], t_mono: np.ndarray) -> list:
+        ident = self._links[side].identity
+        blk = P.decode_packets(packets, n_sensors=ident.n_sensors, previous_counter=st.prev_counter)
+        status = self._status
+        if blk.stats.rejected:
+            status.bad_packets[side] += blk.stats.rejected
+            log.debug("%s insole: dropped %s", side, {k: v for k, v in blk.stats.as_dict().items() if v})
+        if blk.n_packets == 0:
+            return []
+        st.prev_counter = blk.last_counter
+        res = st.sequencer.process(blk)
+        if res.reset:
+            st.clock.reset()
+        host = self._host_s(t_mono)
+        st.clock.add(res.packet_counter, host[blk.source_index], n_frames=blk.n_frames)
+        out: list = []
+        for gap in res.gaps:
+            start_s, end_s = st.clock.map(np.array([gap.first_missing_counter, gap.end_counter]))
+            out.append(LinkEvent(side, "gap", float(host[-1]), {
+                "n_frames": gap.n_missing, "kind": gap.kind, "first_missing_counter": gap.first_missing_counter,
+                "start_s": float(start_s), "end_s": float(end_s)}))
+        status.lost_frames[side] = st.sequencer.frames_lost
+        status.gaps[side] = st.sequencer.gaps
+        battery = blk.last_battery_pct
+        if battery is not None:
+            status.battery_pct[side] = float(battery)
+        status.clock_residual_ms[side] = st.clock.residual_ms
+        if res.n_frames:
+            status.frames[side] += res.n_frames
+            out.append(FrameBlock(
+                side=side, values=ident.calibrate(res.values), sample_counter=res.counter,
+                device_time_s=res.counter / ident.nominal_rate_hz, host_time_s=host[res.packet_index],
+                time_s=st.clock.map(res.counter), quality=res.quality,
+                battery_pct=None if battery is None else float(battery)))
+        return out
+
+    # --- information -----------------------------------------------------------------------
+    def status(self) -> SourceStatus:
+        return self._status
+
+    def identities(self) -> dict[str, P.DeviceIdentity]:
+        """Identity of each connected insole (after entering)."""
+        return {s: ln.identity for s, ln in self._links.items() if ln.identity is not None}
+
+    def clock_fits(self) -> dict[str, dict[str, float]]:
+        """Per side: ``offset_s``, ``drift_ppm``, ``residual_ms`` of the current clock fit."""
+        out = {}
+        for side, st in self._state.items():
+            if st.clock.current is not None:
+                out[side] = {"offset_s": st.clock.offset_s, "drift_ppm": st.clock.drift_ppm,
+                             "residual_ms": st.clock.residual_ms}
+        return out
+
+    def foot_specs(self) -> dict[str, Any]:
+        """Per side: n_sensors, unit, sampling_rate_hz, layout, device (for the writer)."""
+        if not self._links:
+            raise AcquisitionError("enter the BLE source (async with) before asking for foot specs")
+        out = {}
+        for side, link in self._links.items():
+            ident = link.identity
+            out[side] = {"n_sensors": ident.n_sensors, "unit": ident.unit,
+                         "sampling_rate_hz": ident.nominal_rate_hz, "layout": _layout(ident.layout_id, side),
+                         "device": {"model": "gaitpf insole", "address": link.address, "serial": ident.serial,
+                                    "firmware": ident.firmware_version, "layout_id": ident.layout_id,
+                                    "protocol": ident.protocol_version,
+                                    "sample_width_bits": ident.sample_width_bits}}
+        return out
+
+
+def _layout(layout_id: str, side: str):
+    from ..io.layouts import standard_layout   # lazy: the writer side needs it, bleak users may not
+    try:
+        return standard_layout(layout_id, side)
+    except Exception:  # noqa: BLE001 - an unknown layout is recorded without positions
+        log.warning("unknown sensor layout %r: recording without sensor positions", layout_id)
+        return None
