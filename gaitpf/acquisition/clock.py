@@ -28,7 +28,7 @@ overlapping windows, following slow temperature drift of the crystal).
 The aligned time of a sample is ``x + offset(x)``: the host time at which it was sampled,
 plus the minimum link latency (a constant of a few hundred µs shared by both feet).
 
-Accuracy (``tests/test_clock.py``, ``benchmarks/bench_acquisition.py``; ±50 ppm crystals plus
+Accuracy (``tests/test_clock.py``, ``benchmarks/bench_protocol_clock.py``; ±50 ppm crystals plus
 warm-up drift, CI 7.5 ms vs 30 ms, exponential + Pareto-tail jitter, reconnect bursts): the
 real-time mapping needs about two periods of the connection-event phase sawtooth
 (``gcd(CI, packet period) / |drift|``, 50–200 s at ±50 ppm) to converge — errors up to ~10 ms

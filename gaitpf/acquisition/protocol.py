@@ -22,7 +22,7 @@ Data notification (all integers little-endian)::
 :func:`decode_packets` decodes many notifications at once with numpy (headers gathered
 from one joined buffer, CRC and samples per group of same-shaped packets as one byte matrix);
 batches of up to ``_SMALL_BATCH`` packets take a per-packet path with identical results, which
-is faster there (measured in ``benchmarks/bench_acquisition.py``). Malformed packets are
+is faster there (measured in ``benchmarks/bench_protocol_clock.py``). Malformed packets are
 counted in :class:`DecodeStats` and dropped, never raised.
 
 Identity, control and advertising messages live in :mod:`.protocol_messages` and are
@@ -413,7 +413,7 @@ def _unpack12(body: np.ndarray, n_values: int) -> np.ndarray:
 # A recorder often decodes the one or two notifications that arrived since its last wake-up;
 # there the fixed cost of ~60 whole-array numpy calls dominates, so small batches take a
 # per-packet path (struct header, one frombuffer per packet) with the same checks and results.
-_SMALL_BATCH = 32  # measured crossover 32-64 packets (benchmarks/bench_acquisition.py)
+_SMALL_BATCH = 32  # measured crossover 32-64 packets (benchmarks/bench_protocol_clock.py)
 
 
 def _reason(p, n_sensors: int) -> int:
@@ -515,7 +515,7 @@ def _crc_tables() -> tuple[np.ndarray, np.ndarray]:
 _CRC_T1, _CRC_T2 = _crc_tables()
 # binascii.crc_hqx (C, one call per packet, ~1-2 µs for 236 bytes) beats the numpy table CRC
 # (one numpy pass per 2-byte column) unless there are many short packets: measured crossover
-# around n ≈ 4-8 x packet length (benchmarks/bench_acquisition.py).
+# around n ≈ 4-8 x packet length (benchmarks/bench_protocol_clock.py).
 _CRC_VECTOR_PER_BYTE = 8
 
 
