@@ -1,0 +1,162 @@
+"""Recording files: the gaitpf HDF5 schema v1, importers and format dispatch.
+
+::
+
+    rec = read_recording("trial.h5")          # also gaitndd .hea/.let/.rit, gaitpdb .txt, CSV
+    write_recording("out.h5", rec)             # HDF5 schema v1, atomically
+    info = describe_file("trial.h5")           # what `gaitpf info` prints
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import FormatError, InputError
+from ..model import Recording
+
+__all__ = ["read_recording", "write_recording", "describe_file", "describe_recording", "detect_format",
+           "ACCEPTED_FORMATS"]
+
+log = logging.getLogger(__name__)
+
+#: Human-readable list of what :func:`read_recording` accepts.
+ACCEPTED_FORMATS = (
+    "gaitpf HDF5 (.h5)",
+    "PhysioNet gaitndd (.hea/.let/.rit)",
+    "PhysioNet gaitpdb walk (.txt, 19 tab-separated columns)",
+    "gaitpf CSV (.csv, see docs/csv_format.md)",
+)
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """Name the format of ``path``: ``"hdf5"``, ``"gaitndd"``, ``"gaitpdb"`` or ``"csv"``.
+
+    HDF5 is recognised by content (signature), the others by extension plus, for
+    gaitpdb, a look at the first line.
+
+    Raises
+    ------
+    InputError
+        The file does not exist (for gaitndd, the ``.hea`` header or signal file).
+    FormatError
+        None of the accepted formats; the message lists them.
+    """
+    from .gaitpdb import looks_like_gaitpdb
+    from .hdf5 import is_hdf5
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if not p.exists():
+        if suffix in (".hea", ".let", ".rit") and p.with_suffix(".hea").exists():
+            return "gaitndd"
+        raise InputError(f"{p}: no such file; check the path")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory; give a recording file ({'; '.join(ACCEPTED_FORMATS)})")
+    if is_hdf5(p):
+        return "hdf5"
+    if suffix in (".hea", ".let", ".rit"):
+        return "gaitndd"
+    if suffix == ".txt" and looks_like_gaitpdb(p):
+        return "gaitpdb"
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    raise FormatError(f"{p}: unknown recording format; gaitpf reads {'; '.join(ACCEPTED_FORMATS)}")
+
+
+def read_recording(path: str | os.PathLike[str]) -> Recording:
+    """Read any supported recording file into a :class:`~gaitpf.model.Recording`.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable file.
+    FormatError
+        Unknown format, or content that does not fit its format (``SchemaError`` for
+        HDF5 files that do not match schema v1).
+    """
+    fmt = detect_format(path)
+    log.debug("%s: reading as %s", path, fmt)
+    if fmt == "hdf5":
+        from .hdf5 import read_hdf5
+
+        return read_hdf5(path)
+    if fmt == "gaitndd":
+        from .gaitndd import read_gaitndd
+
+        return read_gaitndd(path)
+    if fmt == "gaitpdb":
+        from .gaitpdb import read_gaitpdb
+
+        return read_gaitpdb(path)
+    from .csvfmt import read_csv_recording
+
+    return read_csv_recording(path)
+
+
+def write_recording(path: str | os.PathLike[str], rec: Recording) -> None:
+    """Write ``rec`` as a gaitpf HDF5 file (schema v1), atomically: complete or absent.
+
+    Raises
+    ------
+    OutputError
+        The directory is missing or unwritable, or the disk is full.
+    """
+    from .hdf5 import write_hdf5
+
+    write_hdf5(path, rec)
+
+
+def describe_recording(rec: Recording, *, path: str | os.PathLike[str] | None = None,
+                       fmt: str | None = None) -> dict[str, Any]:
+    """The :func:`gaitpf.io.hdf5.file_info` dictionary for an in-memory recording.
+
+    ``closed_cleanly``, ``opened_swmr`` and ``schema_version`` are ``None`` (they only
+    apply to gaitpf HDF5 files).
+    """
+    import numpy as np
+
+    ann = rec.annotations
+    feet = {}
+    for side in rec.sides:
+        foot = rec.feet[side]
+        t = foot.times_s()
+        gaps = ann[(ann["kind"] == "gap") & ann["side"].isin([side, "", "both"])] if len(ann) else ann
+        feet[side] = {
+            "frames": foot.n_samples,
+            "sensors": foot.n_sensors,
+            "unit": foot.unit,
+            "layout_id": foot.layout.layout_id if foot.layout is not None else None,
+            "sampling_rate_hz": float(foot.sampling_rate_hz),
+            "duration_s": round(float(t[-1] - t[0] + 1.0 / foot.sampling_rate_hz), 6) if len(t) else 0.0,
+            "n_lost_frames": None,
+            "gaps": {"count": int(len(gaps)), "total_s": float(gaps["duration_s"].sum()) if len(gaps) else 0.0},
+            "clock_residual_ms": None,
+        }
+    mass = rec.body_mass_kg
+    return {
+        "path": str(path) if path is not None else None,
+        "format": fmt,
+        "schema_version": None,
+        "subject_id": rec.subject_id,
+        "session": rec.session,
+        "trial": rec.trial,
+        "body_mass_kg": float(mass) if mass is not None and np.isfinite(mass) else None,
+        "created_utc": rec.created_utc,
+        "closed_cleanly": None,
+        "opened_swmr": None,
+        "sampling_rate_hz": float(rec.sampling_rate_hz),
+        "n_annotations": int(len(ann)),
+        "feet": feet,
+    }
+
+
+def describe_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What ``gaitpf info`` shows: :func:`~gaitpf.io.hdf5.file_info` for HDF5, else from the imported data."""
+    fmt = detect_format(path)
+    if fmt == "hdf5":
+        from .hdf5 import file_info
+
+        return file_info(path)
+    return describe_recording(read_recording(path), path=path, fmt=fmt)

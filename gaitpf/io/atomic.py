@@ -1,0 +1,95 @@
+"""Atomic output files: complete or absent.
+
+Every gaitpf output (HDF5 recordings, reports, tables) is written through
+:func:`atomic_path`: the writer fills a temporary file in the destination's own
+directory, and only when it finished without error is that file renamed over the
+destination with :func:`os.replace` (atomic on POSIX within one file system). A crash,
+a full disk or an exception leaves the destination untouched and no temporary file
+behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import OutputError
+
+__all__ = ["atomic_path"]
+
+log = logging.getLogger(__name__)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full; free some space or write elsewhere"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied; choose a directory you can write to"
+    if exc.errno == errno.ENOENT:
+        return "the directory does not exist; create it first or choose another path"
+    return exc.strerror or str(exc)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it into place on success.
+
+    Parameters
+    ----------
+    path : path-like
+        Final destination. Its directory must exist and be writable.
+    suffix : str, optional
+        Suffix of the temporary file (defaults to the destination's suffix, so that
+        libraries choosing a format by extension keep working).
+
+    Yields
+    ------
+    Path
+        A path (an empty, already-created file) to write the output to. Writers may
+        overwrite or truncate it.
+
+    Raises
+    ------
+    OutputError
+        The directory is missing or unwritable, the disk is full, or the rename failed.
+        The message names ``path``.
+    """
+    dest = Path(path)
+    directory = dest.parent if str(dest.parent) else Path(".")
+    if dest.is_dir():
+        raise OutputError(f"{dest}: is a directory; give a file name for the output")
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{dest.name}.", suffix=(suffix if suffix is not None else dest.suffix) + ".tmp",
+            dir=directory,
+        )
+    except OSError as exc:
+        raise OutputError(f"{dest}: cannot write here: {_describe_os_error(exc)}") from exc
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:  # mkstemp makes 0600 files; give the output the mode a plain open() would
+        os.chmod(tmp, dest.stat().st_mode & 0o7777 if dest.exists() else 0o666 & ~_umask())
+    except OSError:
+        pass
+    try:
+        yield tmp
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise OutputError(f"{dest}: cannot move the finished file into place: {_describe_os_error(exc)}") from exc
+        log.debug("wrote %s", dest)
+    except OSError as exc:
+        raise OutputError(f"{dest}: writing failed: {_describe_os_error(exc)}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

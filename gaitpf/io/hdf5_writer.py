@@ -1,0 +1,387 @@
+"""Write gaitpf HDF5 (schema v1): the appendable, crash-safe :class:`RecordingWriter`.
+
+A live recorder creates the writer (which lays out *every* group, dataset and
+attribute the file will ever have, then switches HDF5 single-writer/multiple-reader
+mode on), appends blocks of frames, updates pre-created counters, and flushes
+regularly. Readers may follow the file while it grows (``h5py.File(path, "r",
+swmr=True)`` then ``refresh()``). If the recorder is killed, everything up to the last
+:meth:`RecordingWriter.flush` survives; the root attribute ``closed_cleanly`` then
+still reads ``False``.
+
+Verified with h5py 3.16 / HDF5 2.0: modifying an existing attribute in SWMR mode works
+and is how ``closed_cleanly`` and the per-foot counters are updated. Creating *new*
+attributes or datasets after SWMR started is not SWMR-safe for concurrent readers and
+is refused here.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import OutputError, SignalError
+from ..model import SIDES, Recording, SensorLayout
+from .hdf5_schema import (
+    ANNOTATION_DATASETS,
+    FOOT_COUNTER_ATTRS,
+    FOOT_DATASETS,
+    LIBVER,
+    SCHEMA_VERSION,
+    UNITS,
+    chunk_rows,
+    str_dtype,
+    to_json,
+)
+
+__all__ = ["FootSpec", "RecordingWriter", "write_hdf5"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FootSpec:
+    """What a foot's datasets look like, fixed when the file is created.
+
+    Parameters
+    ----------
+    n_sensors : int
+        Columns of ``values``.
+    unit : {"N", "kPa", "au"}
+    sampling_rate_hz : float
+        Nominal sampling rate.
+    layout : SensorLayout, optional
+    device : dict
+        Device information (model, address, firmware...), stored as JSON.
+    """
+
+    n_sensors: int
+    unit: str
+    sampling_rate_hz: float
+    layout: SensorLayout | None = None
+    device: Mapping[str, Any] = field(default_factory=dict)
+
+
+class RecordingWriter:
+    """Create a gaitpf HDF5 recording and append to it block by block.
+
+    Parameters
+    ----------
+    path : path-like
+        File to create (overwritten if it exists).
+    subject_id, session, trial : str
+        Who and which trial (``subject_id`` pseudonymous).
+    feet : dict {"left": FootSpec, "right": FootSpec}
+        The feet this file will hold (one or both).
+    body_mass_kg : float, optional
+    metadata : dict, optional
+        JSON-serialisable session metadata.
+    swmr : bool
+        Switch SWMR mode on after creating everything (for live recording).
+    source : dict, optional
+        Provenance (importer, original file, simulator parameters).
+    created_utc : str, optional
+        ISO-8601 time; now if omitted.
+    truth : dict {side: DataFrame(ic_idx, to_idx)}, optional
+        Ground-truth events (simulator), written before SWMR starts.
+    compression : {"gzip", None}
+        Compression of ``values`` (gzip level 1 with shuffle).
+
+    Raises
+    ------
+    OutputError
+        The file cannot be created (message names the path).
+    SignalError
+        A foot spec is invalid.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        subject_id: str,
+        session: str,
+        trial: str,
+        feet: Mapping[str, FootSpec],
+        body_mass_kg: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        swmr: bool = True,
+        source: Mapping[str, Any] | None = None,
+        created_utc: str | None = None,
+        truth: Mapping[str, pd.DataFrame] | None = None,
+        compression: str | None = "gzip",
+    ) -> None:
+        import h5py
+
+        self.path = os.fspath(path)
+        if not feet:
+            raise SignalError(f"{self.path}: a recording needs at least one foot")
+        rates = set()
+        for side, spec in feet.items():
+            if side not in SIDES:
+                raise SignalError(f"{self.path}: foot key must be 'left' or 'right', got {side!r}")
+            if spec.unit not in UNITS:
+                raise SignalError(f"{self.path}: {side} unit {spec.unit!r} is not one of {UNITS}")
+            if not (spec.n_sensors >= 1 and np.isfinite(spec.sampling_rate_hz) and spec.sampling_rate_hz > 0):
+                raise SignalError(f"{self.path}: {side} foot needs n_sensors ≥ 1 and sampling_rate_hz > 0")
+            if spec.layout is not None and spec.layout.n_sensors != spec.n_sensors:
+                raise SignalError(
+                    f"{self.path}: {side} layout {spec.layout.layout_id!r} has {spec.layout.n_sensors} sensors, "
+                    f"spec says {spec.n_sensors}"
+                )
+            rates.add(float(spec.sampling_rate_hz))
+        if len(rates) > 1:
+            raise SignalError(f"{self.path}: left and right sampling rates differ {sorted(rates)} Hz")
+        for what, text in (("subject_id", subject_id), ("session", session), ("trial", trial)):
+            if "\x00" in str(text):
+                raise SignalError(f"{self.path}: {what} {text!r} contains a NUL character, which HDF5 cannot store")
+        self.feet = dict(feet)
+        self._n = {side: 0 for side in feet}
+        self._closed = False
+        try:
+            self._file = h5py.File(self.path, "w", libver=LIBVER)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot create the recording file ({exc})") from exc
+        try:
+            self._create(subject_id, session, trial, body_mass_kg, metadata, source, created_utc, truth, compression)
+            self._file.flush()
+            if swmr:
+                self._file.swmr_mode = True
+        except BaseException:
+            self._file.close()
+            raise
+        self.swmr = swmr
+
+    # -- layout of the file ------------------------------------------------------------
+    def _create(self, subject_id, session, trial, body_mass_kg, metadata, source, created_utc, truth, compression):
+        f = self._file
+        a = f.attrs
+        a["schema_version"] = np.int64(SCHEMA_VERSION)
+        a["gaitpf_version"] = __version__
+        a["created_utc"] = created_utc or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        a["subject_id"] = str(subject_id)
+        a["session"] = str(session)
+        a["trial"] = str(trial)
+        a["body_mass_kg"] = np.float64(np.nan if body_mass_kg is None else body_mass_kg)
+        a["source"] = to_json(dict(source or {}))
+        a["metadata"] = to_json(dict(metadata or {}))
+        a["closed_cleanly"] = np.int8(0)
+        sdt = str_dtype()
+        for side in SIDES:
+            if side not in self.feet:
+                continue
+            spec = self.feet[side]
+            g = f.create_group(side)
+            rows = chunk_rows(spec.n_sensors)
+            for name, (dtype, per_sensor) in FOOT_DATASETS.items():
+                shape, maxshape, chunks = (0,), (None,), (rows,)
+                kw: dict[str, Any] = {}
+                if per_sensor:
+                    shape, maxshape, chunks = (0, spec.n_sensors), (None, spec.n_sensors), (rows, spec.n_sensors)
+                    if compression:
+                        kw = {"compression": compression, "compression_opts": 1, "shuffle": True}
+                g.create_dataset(name, shape=shape, maxshape=maxshape, chunks=chunks, dtype=dtype, **kw)
+            g.attrs["sampling_rate_hz"] = np.float64(spec.sampling_rate_hz)
+            g.attrs["unit"] = spec.unit
+            g.attrs["device"] = to_json(dict(spec.device))
+            for key, value in FOOT_COUNTER_ATTRS.items():
+                g.attrs[key] = value
+            if spec.layout is not None:
+                lay = spec.layout
+                lg = g.create_group("layout")
+                lg.attrs["layout_id"] = lay.layout_id
+                lg.create_dataset("x_mm", data=np.asarray(lay.x_mm, dtype="float64"))
+                lg.create_dataset("y_mm", data=np.asarray(lay.y_mm, dtype="float64"))
+                for name in ("region", "ml_zone", "names"):
+                    lg.create_dataset(name, data=list(getattr(lay, name)), dtype=sdt)
+                if lay.area_mm2 is not None:
+                    lg.create_dataset("area_mm2", data=np.asarray(lay.area_mm2, dtype="float64"))
+        ann = f.create_group("annotations")
+        for name, dtype in ANNOTATION_DATASETS.items():
+            ann.create_dataset(
+                name, shape=(0,), maxshape=(None,), chunks=(256,), dtype=sdt if dtype == "str" else dtype
+            )
+        if truth:
+            tg = f.create_group("truth")
+            for side, table in truth.items():
+                if side not in SIDES:
+                    raise SignalError(f"{self.path}: truth key must be 'left' or 'right', got {side!r}")
+                sg = tg.create_group(side)
+                for col in ("ic_idx", "to_idx"):
+                    sg.create_dataset(col, data=np.asarray(table[col], dtype="int64"))
+
+    # -- appending ---------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise OutputError(f"{self.path}: the recording writer is already closed")
+
+    def n_frames(self, side: str) -> int:
+        """Frames written so far for ``side``."""
+        return self._n[side]
+
+    def append(
+        self,
+        side: str,
+        values: np.ndarray,
+        *,
+        time_s: np.ndarray,
+        sample_counter: np.ndarray | None = None,
+        device_time_s: np.ndarray | None = None,
+        host_time_s: np.ndarray | None = None,
+        quality: np.ndarray | None = None,
+    ) -> None:
+        """Append a block of ``m`` frames to one foot (resize every dataset, then write).
+
+        Parameters
+        ----------
+        side : {"left", "right"}
+        values : array, shape (m, n_sensors)
+            Readings in the foot's unit.
+        time_s : array, shape (m,)
+            Aligned time from recording start, s.
+        sample_counter : int array (m,), optional
+            Device counter; default continues ``0, 1, 2…``.
+        device_time_s, host_time_s : float arrays (m,), optional
+            Device clock and host receive time, s; NaN if omitted.
+        quality : uint8 array (m,), optional
+            ``QUALITY_*`` flags; 0 if omitted.
+
+        Nothing is durable until :meth:`flush`.
+        """
+        self._check_open()
+        if side not in self.feet:
+            raise SignalError(f"{self.path}: this file has no {side!r} foot (it has {sorted(self.feet)})")
+        k = self.feet[side].n_sensors
+        block = np.asarray(values, dtype="float32")
+        if block.ndim == 1 and k == 1:
+            block = block[:, None]
+        if block.ndim != 2 or block.shape[1] != k:
+            raise SignalError(f"{self.path}: {side} values must have shape (m, {k}), got {block.shape}")
+        m = block.shape[0]
+        n0 = self._n[side]
+        cols: dict[str, np.ndarray] = {
+            "values": block,
+            "time_s": np.asarray(time_s, dtype="float64"),
+            "sample_counter": (
+                np.arange(n0, n0 + m, dtype="int64") if sample_counter is None else np.asarray(sample_counter, "int64")
+            ),
+            "device_time_s": np.full(m, np.nan) if device_time_s is None else np.asarray(device_time_s, "float64"),
+            "host_time_s": np.full(m, np.nan) if host_time_s is None else np.asarray(host_time_s, "float64"),
+            "quality": np.zeros(m, "uint8") if quality is None else np.asarray(quality, "uint8"),
+        }
+        for name, arr in cols.items():
+            if name != "values" and arr.shape != (m,):
+                raise SignalError(f"{self.path}: {side} {name} must have shape ({m},), got {arr.shape}")
+        if m == 0:
+            return
+        g = self._file[side]
+        try:
+            for name, arr in cols.items():
+                ds = g[name]
+                ds.resize(n0 + m, axis=0)
+                ds[n0:] = arr
+        except OSError as exc:
+            raise OutputError(f"{self.path}: writing {side} frames failed ({exc})") from exc
+        self._n[side] = n0 + m
+
+    def add_annotation(self, onset_s: float, duration_s: float, kind: str, side: str, description: str) -> None:
+        """Append one annotation row (gap, marker, note). ``side`` may be ``""`` for both."""
+        self.add_annotations(
+            pd.DataFrame(
+                {"onset_s": [onset_s], "duration_s": [duration_s], "kind": [kind], "side": [side],
+                 "description": [description]}
+            )
+        )
+
+    def add_annotations(self, table: pd.DataFrame) -> None:
+        """Append several annotation rows (a table with the annotation columns)."""
+        self._check_open()
+        m = len(table)
+        if m == 0:
+            return
+        g = self._file["annotations"]
+        n0 = g["onset_s"].shape[0]
+        try:
+            for name, dtype in ANNOTATION_DATASETS.items():
+                col = table[name]
+                if dtype == "str":
+                    data = np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                                     for v in col.tolist()], dtype=object)
+                    if any("\x00" in v for v in data):
+                        raise SignalError(f"{self.path}: annotation {name} contains a NUL character, which HDF5 "
+                                          "cannot store")
+                else:
+                    data = np.asarray(col, dtype=dtype)
+                ds = g[name]
+                ds.resize((n0 + m,))
+                ds[n0:] = data
+        except OSError as exc:
+            raise OutputError(f"{self.path}: writing annotations failed ({exc})") from exc
+
+    def set_foot_attrs(self, side: str, **attrs: Any) -> None:
+        """Update pre-created per-foot counters (``n_lost_frames``, ``clock_offset_s``…).
+
+        Only the attributes in :data:`FOOT_COUNTER_ATTRS` exist in every file; a SWMR
+        writer may change their values but must not create new attributes.
+        """
+        self._check_open()
+        if side not in self.feet:
+            raise SignalError(f"{self.path}: this file has no {side!r} foot")
+        g = self._file[side]
+        for key, value in attrs.items():
+            if key not in FOOT_COUNTER_ATTRS:
+                raise KeyError(f"{key!r} is not a per-foot counter; allowed: {sorted(FOOT_COUNTER_ATTRS)}")
+            g.attrs[key] = np.asarray(value, dtype=np.asarray(FOOT_COUNTER_ATTRS[key]).dtype)[()]
+
+    def flush(self) -> None:
+        """Make everything appended so far durable and visible to SWMR readers."""
+        self._check_open()
+        try:
+            self._file.flush()
+        except OSError as exc:
+            raise OutputError(f"{self.path}: flushing failed ({exc})") from exc
+
+    def close(self) -> None:
+        """Mark the file ``closed_cleanly`` and close it (idempotent)."""
+        if self._closed:
+            return
+        try:
+            self._file.attrs["closed_cleanly"] = np.int8(1)
+            self._file.flush()
+        finally:
+            self._file.close()
+            self._closed = True
+
+    def __enter__(self) -> "RecordingWriter":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def write_hdf5(path: str | os.PathLike[str], rec: Recording, *, compression: str | None = "gzip") -> None:
+    """Write a whole :class:`~gaitpf.model.Recording` to ``path`` atomically (schema v1)."""
+    from .atomic import atomic_path
+
+    feet = {
+        side: FootSpec(f.n_sensors, f.unit, f.sampling_rate_hz, f.layout, dict(f.device))
+        for side, f in rec.feet.items()
+    }
+    with atomic_path(path) as tmp:
+        with RecordingWriter(
+            tmp, subject_id=rec.subject_id, session=rec.session, trial=rec.trial, feet=feet,
+            body_mass_kg=rec.body_mass_kg, metadata=rec.metadata, swmr=False, source=rec.source,
+            created_utc=rec.created_utc, truth=rec.truth, compression=compression,
+        ) as w:
+            for side in rec.sides:
+                foot = rec.feet[side]
+                w.append(
+                    side, foot.values, time_s=foot.times_s(), sample_counter=foot.sample_counter,
+                    quality=foot.quality,
+                )
+            w.add_annotations(rec.annotations)
