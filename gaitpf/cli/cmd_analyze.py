@@ -29,7 +29,7 @@ def write_outputs(result: Any, *, strides_path: Path | None, summary_path: Path 
         first = [c for c in STRIDE_COLUMNS_FIRST if c in table]
         table = table[first + [c for c in table.columns if c not in first]]
         with atomic_path(strides_path) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.6g")
+            table.to_csv(tmp, index=False, float_format="%.10g")
     if summary_path is not None:
         with atomic_path(summary_path) as tmp:
             Path(tmp).write_text(json.dumps(result.summary, indent=2, allow_nan=False) + "\n")

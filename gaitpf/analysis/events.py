@@ -1,0 +1,306 @@
+"""Stance-phase detection on one foot's total load: initial contact (IC) and toe-off (TO).
+
+Method (hysteresis thresholding with edge refinement; all thresholds scale with the signal):
+
+1. **Load scale** ``S``. With a calibrated signal and known body weight, ``S`` is the body
+   weight (N). Otherwise ``S`` is a running upper envelope of the (baseline-free) load:
+   the maximum of every ``scale_block_ms`` block, then a centred rolling
+   ``scale_quantile`` over ``scale_window_s`` – the typical peak stance load of the
+   nearby strides – floored at ``min_scale_fraction`` of the recording-wide value so
+   quiet stretches do not blow noise up. The normalised load is ``u = load / S``.
+2. **Hysteresis**: a stance candidate is a run of ``u > low_fraction`` that reaches
+   ``u > high_fraction`` somewhere (the signal must clearly load, then the edges are
+   found at a low level).
+3. **Edge refinement** (the convention of the PhysioNet gaitndd reference tables):
+
+   * IC: search back from the high crossing to the last sample within ``edge_fraction``
+     of the local floor (minimum of ``u`` over ``edge_window_ms`` before the crossing);
+     between there and the crossing, IC is the first sample of the *steep rise* that
+     carries the load over the high level: walking back from the crossing while the
+     increments stay ≥ ``rise_rate_per_s`` (S per second; one slow sample tolerated).
+     Slow pre-contact ramps and small heel bumps followed by a plateau are therefore not
+     the IC – the reference tables ignore them too.
+   * TO: mirror image – the end of the steep fall (decrements ≥ ``fall_rate_per_s``)
+     that starts at the unloading crossing, but not before the load is back within
+     ``tail_fraction`` of the local floor after it (slow unloading tails), and not after
+     the first sample within ``edge_fraction`` of that floor.
+
+   Rates are in units of the load scale per second, so the same defaults hold at 100 Hz
+   (gaitpdb, newtons, swing exactly 0) and at 300 Hz (gaitndd, arbitrary units). A clean
+   square wave gives IC = first loaded sample and TO = first unloaded sample.
+4. **Physiological bounds**: stances separated by less than ``min_swing_ms`` are merged
+   (flicker inside one stance); stances shorter than ``min_stance_ms`` or longer than
+   ``max_stance_ms`` (standing) are dropped; stances cut by the recording's start/end or
+   touching an ``invalid`` sample are dropped.
+
+Convention found on the gaitndd reference (.ts) tables (all 16 shared records): the
+reference IC is the first sample of the steep loading rise (median |error| of this rule
+0–3.3 ms per record); the reference TO is the first sample back near the swing floor;
+stance time = t[TO] − t[IC], swing time = t[next IC] − t[TO].
+Reference: Hausdorff JM, Ladin Z, Wei JY (1995) Footswitch system for measurement of the
+temporal parameters of gait. J Biomech 28:347-351.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SignalError
+
+__all__ = ["EventParams", "detect_stance_phases", "load_scale", "empty_stances"]
+
+
+@dataclass(frozen=True)
+class EventParams:
+    """Tunables of :func:`detect_stance_phases` (fractions are of the load scale ``S``).
+
+    Parameters
+    ----------
+    high_fraction : float
+        Load that confirms a stance (fraction of S). Default 0.3.
+    low_fraction : float
+        Load that delimits a stance candidate (fraction of S). Default 0.1.
+    edge_fraction : float
+        Samples within this fraction of S of the local floor are "at the floor";
+        bounds the IC/TO search. Default 0.01.
+    edge_window_ms : float
+        Window before loading / after unloading in which the local floor is sought (ms).
+        Default 150.
+    rise_rate_per_s : float
+        Increments at least this steep (S per second) belong to the loading rise. Default 3.
+    fall_rate_per_s : float
+        Decrements at least this steep (S per second) belong to the unloading fall. Default 1.
+    tail_fraction : float
+        TO is not placed before the load is back within this fraction of S of the floor
+        (slow unloading tails). Default 0.08.
+    min_stance_ms, max_stance_ms : float
+        Physiological bounds of one stance (ms). Defaults 150 and 3000 (longer = standing,
+        dropped; the stride across it is then labelled a pause).
+    min_swing_ms : float
+        Shorter unloaded gaps are flicker and are merged (ms). Default 100.
+    scale_block_ms, scale_window_s, scale_quantile : float
+        Running upper envelope used as S when no body weight is given.
+    min_scale_fraction : float
+        S never drops below this fraction of the recording-wide envelope. Default 0.25.
+    """
+
+    high_fraction: float = 0.3
+    low_fraction: float = 0.1
+    edge_fraction: float = 0.01
+    edge_window_ms: float = 150.0
+    rise_rate_per_s: float = 3.0
+    fall_rate_per_s: float = 1.0
+    tail_fraction: float = 0.08
+    min_stance_ms: float = 150.0
+    max_stance_ms: float = 3000.0
+    min_swing_ms: float = 100.0
+    scale_block_ms: float = 100.0
+    scale_window_s: float = 10.0
+    scale_quantile: float = 0.9
+    min_scale_fraction: float = 0.25
+
+    def __post_init__(self) -> None:
+        ok = (
+            0 < self.edge_fraction < self.low_fraction < self.high_fraction < 1
+            and self.edge_window_ms > 0
+            and self.rise_rate_per_s > 0
+            and self.fall_rate_per_s > 0
+            and self.edge_fraction <= self.tail_fraction < self.high_fraction
+            and 0 < self.min_stance_ms < self.max_stance_ms
+            and self.min_swing_ms >= 0
+            and self.scale_block_ms > 0
+            and self.scale_window_s > 0
+            and 0 < self.scale_quantile <= 1
+            and 0 < self.min_scale_fraction <= 1
+        )
+        if not ok:
+            raise SignalError(
+                "invalid event parameters (need 0 < edge < low < high < 1, positive windows, "
+                f"min_stance_ms < max_stance_ms): {self!r}"
+            )
+
+
+def empty_stances() -> pd.DataFrame:
+    """An empty stance table with the contract's columns and dtypes."""
+    return pd.DataFrame({"ic_idx": np.zeros(0, np.int64), "to_idx": np.zeros(0, np.int64)})
+
+
+def load_scale(load: np.ndarray, *, sampling_rate_hz: float, params: EventParams) -> np.ndarray:
+    """Running typical peak stance load, shape (n,), same unit as ``load``.
+
+    Block maxima (``scale_block_ms``) → centred rolling ``scale_quantile`` over
+    ``scale_window_s`` → interpolated to every sample, floored at
+    ``min_scale_fraction`` × the recording-wide ``scale_quantile`` of block maxima.
+    """
+    n = len(load)
+    block = max(1, int(round(params.scale_block_ms * sampling_rate_hz / 1000.0)))
+    n_blocks = math.ceil(n / block)
+    padded = np.full(n_blocks * block, np.nan)
+    padded[:n] = load
+    with np.errstate(all="ignore"):
+        maxima = np.nanmax(padded.reshape(n_blocks, block), axis=1)
+    maxima = np.where(np.isfinite(maxima), maxima, 0.0)
+    win = max(1, int(round(params.scale_window_s * 1000.0 / params.scale_block_ms)))
+    env = pd.Series(maxima).rolling(win, center=True, min_periods=1).quantile(params.scale_quantile)
+    env = env.to_numpy()
+    overall = float(np.quantile(maxima, params.scale_quantile))
+    env = np.maximum(env, params.min_scale_fraction * overall)
+    centres = np.arange(n_blocks) * block + 0.5 * (min(block, n) - 1)
+    return np.interp(np.arange(n), centres, env)
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start (inclusive) and end (exclusive) indices of the True runs of a 1-D mask."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def _window(u: np.ndarray, anchor: np.ndarray, bound: np.ndarray, width: int, forward: bool):
+    """Gather windows of ``u``: rows = events, columns = offsets from ``anchor``.
+
+    Backward windows cover ``[max(anchor - width, bound), anchor]``; forward windows cover
+    ``[anchor, min(anchor + width, bound)]``. Out-of-window cells are +inf.
+    """
+    offs = np.arange(width + 1)
+    idx = anchor[:, None] + offs[None, :] if forward else anchor[:, None] - offs[None, :]
+    valid = idx <= bound[:, None] if forward else idx >= bound[:, None]
+    valid &= (idx >= 0) & (idx < len(u))
+    vals = np.where(valid, u[np.clip(idx, 0, len(u) - 1)], np.inf)
+    return idx, vals
+
+
+def detect_stance_phases(
+    load: np.ndarray,
+    *,
+    sampling_rate_hz: float,
+    params: EventParams,
+    body_weight_n: float | None = None,
+    invalid: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Detect the stance phases of one foot.
+
+    Parameters
+    ----------
+    load : ndarray, shape (n,)
+        Baseline-free total load of one foot (any unit; N if ``body_weight_n`` is given).
+    sampling_rate_hz : float
+        Sampling rate (Hz).
+    params : EventParams
+    body_weight_n : float, optional
+        Body weight (N) for a calibrated load in newtons: thresholds become fractions of it.
+    invalid : ndarray of bool, shape (n,), optional
+        Samples that must not produce events.
+
+    Returns
+    -------
+    DataFrame
+        ``ic_idx`` (first stance sample) and ``to_idx`` (first sample back at the swing
+        floor), int64, sorted, non-overlapping. Empty if no walking is found.
+    """
+    u_raw = np.asarray(load, dtype=float)
+    n = len(u_raw)
+    if u_raw.ndim != 1:
+        raise SignalError(f"load must be 1-D (samples,), got shape {u_raw.shape}")
+    if n < 3:
+        return empty_stances()
+    bad = np.zeros(n, bool) if invalid is None else np.asarray(invalid, dtype=bool)
+    if bad.shape != (n,):
+        raise SignalError(f"invalid mask has shape {bad.shape}, expected ({n},)")
+    finite = np.isfinite(u_raw)
+    bad = bad | ~finite
+    x = np.where(finite, u_raw, 0.0)
+    if body_weight_n is not None:
+        if not (np.isfinite(body_weight_n) and body_weight_n > 0):
+            raise SignalError(f"body_weight_n must be > 0, got {body_weight_n!r}")
+        scale = np.full(n, float(body_weight_n))
+    else:
+        scale = load_scale(x, sampling_rate_hz=sampling_rate_hz, params=params)
+    if not np.any(scale > 0):
+        return empty_stances()
+    u = x / np.where(scale > 0, scale, np.inf)
+
+    # hysteresis: runs above low that reach high
+    starts, ends = _runs(u > params.low_fraction)
+    if len(starts) == 0:
+        return empty_stances()
+    high_cum = np.concatenate([[0], np.cumsum(u > params.high_fraction)])
+    keep = (high_cum[ends] - high_cum[starts]) > 0
+    starts, ends = starts[keep], ends[keep]
+    if len(starts) == 0:
+        return empty_stances()
+    # first/last sample above high inside each run (anchors of the edge search)
+    above_high = np.flatnonzero(u > params.high_fraction)
+    first_high = above_high[np.searchsorted(above_high, starts)]
+    last_high = above_high[np.searchsorted(above_high, ends) - 1]
+
+    width = max(1, int(round(params.edge_window_ms * sampling_rate_hz / 1000.0)))
+    prev_bound = np.concatenate([[0], last_high[:-1]])
+    next_bound = np.concatenate([first_high[1:], [n - 1]])
+    e = params.edge_fraction
+
+    du = np.diff(u, prepend=u[0]) * sampling_rate_hz  # du[j] = (u[j] - u[j-1]) * fs, S per s
+    rise, fall = params.rise_rate_per_s, params.fall_rate_per_s
+    steep_up = du >= rise
+    steep_dn = du <= -fall
+
+    # IC, step 1: the last sample back at the local floor before the loading crossing
+    idx, vals = _window(u, first_high, prev_bound, width, forward=False)
+    floor = vals.min(axis=1)
+    at_floor = vals <= floor[:, None] + e  # +inf cells are never True
+    k = np.argmax(at_floor, axis=1)
+    ic_level = idx[np.arange(len(k)), k]
+    ic_found = at_floor.any(axis=1)
+    # IC, step 2: the onset of the steep rise that carries the load over the high level:
+    # walk back from the crossing while the increments stay steep (one slow sample tolerated)
+    idx, _ = _window(u, first_high, ic_level, width, forward=False)
+    valid = idx >= ic_level[:, None] + 1
+    slow = ~steep_up[np.clip(idx, 0, n - 1)] | ~valid
+    slow_pair = slow & np.concatenate([slow[:, 1:], np.ones((len(slow), 1), bool)], axis=1)
+    k = np.argmax(slow_pair, axis=1)  # first offset where this and the previous sample are slow
+    ic = np.maximum(idx[np.arange(len(k)), k] + 1, ic_level + 1)
+
+    # TO, step 1: the first sample back at the local floor after the unloading crossing
+    idx, vals = _window(u, last_high, next_bound, width, forward=True)
+    floor = vals.min(axis=1)
+    at_floor = vals <= floor[:, None] + e
+    k = np.argmax(at_floor, axis=1)
+    to_level = idx[np.arange(len(k)), k]
+    to_found = at_floor.any(axis=1)
+    # TO, step 2: the end of the steep fall that starts at the unloading crossing: walk
+    # forward while the decrements stay steep (one slow sample tolerated)
+    idx, _ = _window(u, last_high + 1, to_level, width, forward=True)
+    valid = idx <= to_level[:, None]
+    slow = ~steep_dn[np.clip(idx, 0, n - 1)] | ~valid
+    slow_pair = slow & np.concatenate([slow[:, 1:], np.ones((len(slow), 1), bool)], axis=1)
+    k = np.argmax(slow_pair, axis=1)
+    to = np.minimum(idx[np.arange(len(k)), k] - 1, to_level)
+    # ...but not before the load is back within tail_fraction of the floor (slow tails)
+    idx, vals = _window(u, last_high, next_bound, width, forward=True)
+    near = vals <= floor[:, None] + params.tail_fraction
+    k = np.argmax(near, axis=1)
+    to_tail = np.where(near.any(axis=1), idx[np.arange(len(k)), k], to_level)
+    to = np.clip(np.maximum(to, to_tail), last_high, to_level)
+
+    ok = ic_found & to_found & (starts > 0) & (ends < n) & (ic > 0) & (to < n - 1) & (to > ic)
+    ic, to = ic[ok], to[ok]
+    if len(ic) == 0:
+        return empty_stances()
+
+    # merge stances separated by a too-short swing (flicker)
+    min_swing = params.min_swing_ms * sampling_rate_hz / 1000.0
+    new_group = np.concatenate([[True], (ic[1:] - to[:-1]) >= min_swing])
+    ic = ic[new_group]
+    to = np.maximum.reduceat(to, np.flatnonzero(new_group))
+
+    # physiological bounds and invalid samples
+    dur_ms = (to - ic) * 1000.0 / sampling_rate_hz
+    ok = (dur_ms >= params.min_stance_ms) & (dur_ms <= params.max_stance_ms)
+    bad_cum = np.concatenate([[0], np.cumsum(bad)])
+    lo = np.clip(ic - 1, 0, n)
+    hi = np.clip(to + 2, 0, n)
+    ok &= (bad_cum[hi] - bad_cum[lo]) == 0
+    ic, to = ic[ok], to[ok]
+    return pd.DataFrame({"ic_idx": ic.astype(np.int64), "to_idx": to.astype(np.int64)})
