@@ -260,7 +260,7 @@ def read_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Recording:
             return Recording(
                 feet=feet, subject_id=_s(a["subject_id"]), session=_s(a["session"]), trial=_s(a["trial"]),
                 body_mass_kg=mass if np.isfinite(mass) else None, created_utc=_s(a["created_utc"]),
-                source=from_json(a["source"], what=f"{p}: root attribute 'source'"),
+                source=from_json(a["source"], what=f"{p}: root attribute 'source'") | {"path": str(p)},
                 annotations=_read_annotations(f, p, clean), truth=_read_truth(f, p),
                 metadata=from_json(a["metadata"], what=f"{p}: root attribute 'metadata'"),
             )

@@ -67,6 +67,18 @@ class FootSpec:
     device: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _private_source(source: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Provenance without folder names: a stored path keeps only its file name.
+
+    Clinic folder names can identify a patient; the file keeps ``original_file`` instead.
+    """
+    src = dict(source or {})
+    if src.get("path"):
+        src["original_file"] = os.path.basename(str(src.pop("path")))
+    src.pop("path", None)
+    return src
+
+
 class RecordingWriter:
     """Create a gaitpf HDF5 recording and append to it block by block.
 
@@ -168,7 +180,7 @@ class RecordingWriter:
         a["session"] = str(session)
         a["trial"] = str(trial)
         a["body_mass_kg"] = np.float64(np.nan if body_mass_kg is None else body_mass_kg)
-        a["source"] = to_json(dict(source or {}))
+        a["source"] = to_json(_private_source(source))
         a["metadata"] = to_json(dict(metadata or {}))
         a["closed_cleanly"] = np.int8(0)
         sdt = str_dtype()
