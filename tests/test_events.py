@@ -71,14 +71,26 @@ def test_hysteresis_ignores_bumps_below_high_and_bridges_mid_stance_dips():
 
 def test_duration_bounds_drop_too_short_and_too_long_stances():
     st = walk(6)
-    load = square(st, 1500)
+    load = square(st, 2500)
     load[st[5][1] + 5 : st[5][1] + 15] = 1000.0  # 100 ms "stance" (< min_stance_ms 150)
-    load[800:1400] = 1000.0  # 6 s of standing (> max_stance_ms 3000)
+    load[800:2000] = 1000.0  # 12 s loaded (> max_stance_ms 10 s): sitting/long standing
     out = detect_stance_phases(load, sampling_rate_hz=FS, params=EventParams())
     assert out["ic_idx"].tolist() == [s for s, _ in st]
-    longer = dataclasses.replace(EventParams(), max_stance_ms=10_000.0)
+    longer = dataclasses.replace(EventParams(), max_stance_ms=15_000.0)
     out2 = detect_stance_phases(load, sampling_rate_hz=FS, params=longer)
     assert out2["ic_idx"].tolist()[-1] == 800
+
+
+def test_standing_for_a_few_seconds_keeps_its_initial_contact():
+    # a pause of 6 s standing on this foot: its IC and TO are real events (the gaitndd
+    # reference tables count them; the stride table labels the stride a pause)
+    st = walk(6)
+    load = square(st, 2000)
+    load[800:1400] = 1000.0
+    load[1500:1560] = 1000.0  # walking resumes
+    out = detect_stance_phases(load, sampling_rate_hz=FS, params=EventParams())
+    assert out["ic_idx"].tolist() == [s for s, _ in st] + [800, 1500]
+    assert out["to_idx"].tolist()[-2:] == [1400, 1560]
 
 
 def test_invalid_samples_and_nan_suppress_events():

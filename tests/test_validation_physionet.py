@@ -20,7 +20,7 @@ from gaitpf.io.gaitndd import read_gaitndd, read_gaitndd_reference
 from gaitpf.validation import TARGETS, record_metrics, reference_strides
 
 DATA = Path(__file__).parent / "data" / "gaitndd"
-RECORDS = ["control1", "control5", "hunt1", "park5", "park10"]
+RECORDS = ["control1", "control5", "hunt1", "park5", "park10", "als3", "hunt4"]
 
 #: record → {metric: regression bound actually asserted}, with the reason.
 KNOWN_MISSES: dict[str, dict[str, float]] = {
@@ -39,6 +39,17 @@ KNOWN_MISSES: dict[str, dict[str, float]] = {
         "matched_pct": 91.5, "recall_pct": 93.0, "precision_pct": 93.5, "right_stride_mae_ms": 12.0,
         "right_stance_mae_ms": 36.0, "right_swing_mae_ms": 36.0,
         "stance_si_diff_pp": 4.5, "swing_si_diff_pp": 11.0, "stance_ga_diff_pp": 4.5, "swing_ga_diff_pp": 11.0,
+    },
+    # ~10 % of reference ICs are placed at the end of a heel "bump" plateau (~0.3 of the
+    # stride's peak load), 40-70 ms after the first loading rise that gaitpf reports. No
+    # level/slope rule with record-independent parameters separates these from strides of
+    # the same shape where the reference keeps the first rise (control5 34863 vs 41543).
+    "als3": {"matched_pct": 88.0, "recall_pct": 88.0, "precision_pct": 88.5},
+    # slow right unloading tail: the reference right TO is 40-120 ms before gaitpf's; no
+    # single per-record TO level fits this record and the clean ones (control2/5, park1/2)
+    "hunt4": {
+        "right_stance_mae_ms": 41.5, "right_swing_mae_ms": 41.5,
+        "stance_si_diff_pp": 5.0, "swing_si_diff_pp": 14.0, "stance_ga_diff_pp": 5.0, "swing_ga_diff_pp": 14.5,
     },
 }
 
