@@ -1,0 +1,26 @@
+"""``gaitpf repair FILE``: make a recording left open by a killed recorder a normal file.
+
+Everything the recorder had flushed before it died is copied (through the SWMR read
+path) into a fresh file with the same schema, which atomically replaces FILE. The file
+then says ``closed_cleanly: NO`` (the recording did not end normally) and carries
+``repaired = 1``. A cleanly closed file is left alone (``--force`` rewrites it anyway).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+
+@click.command("repair")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Rewrite the file even if it was closed cleanly.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was recovered as JSON.")
+def command(file: Path, force: bool, as_json: bool) -> None:
+    """Repair FILE (a recording whose recorder was killed) in place."""
+    from ..acquisition.repair import repair
+
+    report = repair(file, force=force)
+    click.echo(json.dumps(asdict(report), indent=2, sort_keys=True) if as_json else report.summary())
