@@ -249,8 +249,10 @@ class BleInsoleSource:
         hold: dict[str, list] = {}   # side -> data items queued between START and its reply
         while True:
             try:
-                items = [await asyncio.wait_for(q.get(), tick)]
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: wait_for can swallow a cancellation on 3.11
+                async with asyncio.timeout(tick):
+                    items = [await q.get()]
+            except TimeoutError:
                 items = []
             while items and len(items) < self.batch_max and not q.empty():
                 items.append(q.get_nowait())

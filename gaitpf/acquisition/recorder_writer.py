@@ -232,18 +232,6 @@ class WriterThread(threading.Thread):
             self.on_error(exc)
 
     def _abort(self) -> None:
-        """Close the file after a failed write *without* marking it ``closed_cleanly``.
-
-        ``RecordingWriter.close()`` sets ``closed_cleanly = 1`` before its final flush, and
-        that attribute can reach the disk even when the flush then fails; a file whose
-        last write failed must not claim a clean close, so the h5py file is closed directly
-        (best effort — what was flushed before stays readable anyway).
-        """
-        h5file = getattr(self.writer, "_file", None)
-        try:
-            if h5file is not None:
-                h5file.close()
-            else:
-                self.writer.close()
-        except BaseException:  # noqa: BLE001
+        """Close the file after a failed write *without* marking it ``closed_cleanly``."""
+        if not self.writer.abort():
             self.file_unclosable = True

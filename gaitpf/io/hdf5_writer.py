@@ -359,14 +359,39 @@ class RecordingWriter:
             raise OutputError(f"{self.path}: flushing failed ({exc})") from exc
 
     def close(self) -> None:
-        """Mark the file ``closed_cleanly`` and close it (idempotent)."""
+        """Flush, then mark the file ``closed_cleanly`` and close it (idempotent).
+
+        The flag is set only after the data reached the disk: a failing final flush
+        leaves ``closed_cleanly = 0`` (and raises :class:`OutputError`).
+        """
         if self._closed:
             return
         try:
+            try:
+                self._file.flush()
+            except OSError as exc:
+                raise OutputError(f"{self.path}: final flush failed ({exc}); run `gaitpf repair {self.path}`") from exc
             self._file.attrs["closed_cleanly"] = np.int8(1)
             self._file.flush()
         finally:
             self._file.close()
+            self._closed = True
+
+    def abort(self) -> bool:
+        """Close without marking the file clean (after a write error); idempotent.
+
+        Whatever was flushed stays readable (SWMR read-only) and ``gaitpf repair``
+        turns the file into a normal one. Returns False if even closing failed.
+        """
+        if self._closed:
+            return True
+        try:
+            self._file.close()
+            return True
+        except Exception:  # the file is already broken; closing is best effort
+            log.warning("%s: closing after a write error failed", self.path, exc_info=True)
+            return False
+        finally:
             self._closed = True
 
     def __enter__(self) -> "RecordingWriter":

@@ -260,8 +260,9 @@ class VirtualInsole:
             self._wake.clear()
             if delay > 0:
                 try:
-                    await asyncio.wait_for(self._wake.wait(), min(delay, 0.05))
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(min(delay, 0.05)):
+                        await self._wake.wait()
+                except TimeoutError:
                     pass
 
     def start(self) -> None:
