@@ -265,3 +265,30 @@ def test_status_line_names_every_counter():
     line = st.line()
     assert "12.3 s" in line and "L: 1200 fr, lost 0, gaps 0, connected, bat 80%" in line
     assert "R: 1190 fr, lost 10, gaps 2, reconnecting" in line
+
+
+def test_clean_stop_realigns_each_device_clock_offline(tmp_path):
+    """Counters of a +50 ppm device received with BLE-like latency: the real-time time_s
+    written during recording is replaced by the offline lower-envelope fit at close."""
+    from gaitpf.acquisition.recorder_writer import realign_clocks
+    from gaitpf.io.hdf5 import FootSpec, RecordingWriter, read_hdf5
+
+    rng = np.random.default_rng(3)
+    fs, n, per_packet = 100.0, 60_000, 4                       # 10 minutes, 4 frames a packet
+    counter = np.arange(n, dtype=np.int64)
+    true_s = counter / (fs * (1 + 50e-6)) + 2.0                # device fast by 50 ppm, started 2 s in
+    packet_end = true_s[per_packet - 1::per_packet]            # a packet leaves after its last frame
+    # connection-interval quantisation + exponential jitter; the constant latency floor (the same
+    # for both insoles, so it cancels between left and right) is 0 here
+    latency = 0.0075 * rng.integers(0, 4, packet_end.size) + rng.exponential(0.004, packet_end.size)
+    host = np.repeat(packet_end + latency, per_packet)
+    with RecordingWriter(tmp_path / "r.h5", subject_id="s", session="1", trial="1", swmr=True,
+                         feet={"left": FootSpec(n_sensors=1, unit="N", sampling_rate_hz=fs)}) as w:
+        crude = counter / fs                                   # what a naive mapping would store
+        w.append("left", np.zeros((n, 1)), time_s=crude, sample_counter=counter, host_time_s=host)
+        fits = realign_clocks(w)
+    rec = read_hdf5(tmp_path / "r.h5")
+    err_ms = 1000 * np.abs(rec.feet["left"].time_s - true_s)
+    assert np.median(err_ms) < 1.0 and err_ms.max() < 4.0
+    assert fits["left"]["clock_drift_ppm"] == pytest.approx(50.0, abs=5.0)
+    assert 1000 * np.abs(crude - true_s).max() > 1000              # the realignment did the work

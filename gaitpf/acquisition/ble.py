@@ -83,6 +83,10 @@ class _Side:
 class BleInsoleSource:
     """Record a left and a right insole over BLE (a :class:`FrameSource`).
 
+    Two insoles have two clocks: frames carry each device's counter and the host receive
+    time; ``time_s`` is the real-time drift-corrected alignment, and a recorder refits it
+    offline over the whole recording at a clean stop (``realign_clocks``).
+
     Parameters
     ----------
     left, right : str
@@ -121,6 +125,8 @@ class BleInsoleSource:
         self.batch_max, self.time_scale = batch_max, float(time_scale)
         self.sampling_rate_hz = float(rate_hz) if rate_hz else 0.0
         self.unit = "N"
+        #: tells the recorder to refit both device clocks over the whole file at a clean stop
+        self.realign_clocks = True
         self.t0_monotonic: float | None = None
         self._status = SourceStatus()
         self._queue: asyncio.Queue = asyncio.Queue()

@@ -370,6 +370,7 @@ class Recorder:
                 writer, flush_interval_s=self.flush_interval_s, t0_monotonic=t0,
                 time_scale=float(getattr(self.source, "time_scale", 1.0) or 1.0),
                 track_latency=self.track_latency, min_free_bytes=self.min_free_bytes,
+                realign_clocks=bool(getattr(self.source, "realign_clocks", False)),
                 on_error=lambda exc: self.request_stop("write-error"))
             self._thread.start()
             self._t_start = time.monotonic()

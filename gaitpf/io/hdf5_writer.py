@@ -41,6 +41,9 @@ from .hdf5_schema import (
 
 __all__ = ["FootSpec", "RecordingWriter", "write_hdf5"]
 
+#: Per-frame datasets of a foot group (same length as ``values``).
+PER_FRAME_COLUMNS = ("time_s", "sample_counter", "device_time_s", "host_time_s", "quality")
+
 log = logging.getLogger(__name__)
 
 
@@ -335,6 +338,28 @@ class RecordingWriter:
         except OSError as exc:
             raise OutputError(f"{self.path}: writing annotations failed ({exc})") from exc
 
+    def annotation_times(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(onset_s, duration_s, side)`` of every annotation written so far."""
+        self._check_open()
+        g = self._file["annotations"]
+        sides = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in g["side"][:]], dtype=object)
+        return g["onset_s"][:], g["duration_s"][:], sides
+
+    def rewrite_annotation_times(self, onset_s: np.ndarray, duration_s: np.ndarray) -> None:
+        """Replace the onset/duration of every annotation (same count), e.g. after the
+        aligned time base was refitted. Durable at the next :meth:`flush`."""
+        self._check_open()
+        g = self._file["annotations"]
+        n = g["onset_s"].shape[0]
+        on, du = np.asarray(onset_s, "float64"), np.asarray(duration_s, "float64")
+        if on.shape != (n,) or du.shape != (n,):
+            raise SignalError(f"{self.path}: annotation times must have shape ({n},)")
+        try:
+            g["onset_s"][:] = on
+            g["duration_s"][:] = du
+        except OSError as exc:
+            raise OutputError(f"{self.path}: rewriting annotation times failed ({exc})") from exc
+
     def set_foot_attrs(self, side: str, **attrs: Any) -> None:
         """Update pre-created per-foot counters (``n_lost_frames``, ``clock_offset_s``…).
 
@@ -349,6 +374,25 @@ class RecordingWriter:
             if key not in FOOT_COUNTER_ATTRS:
                 raise KeyError(f"{key!r} is not a per-foot counter; allowed: {sorted(FOOT_COUNTER_ATTRS)}")
             g.attrs[key] = np.asarray(value, dtype=np.asarray(FOOT_COUNTER_ATTRS[key]).dtype)[()]
+
+    def read_column(self, side: str, name: str) -> np.ndarray:
+        """Read back a per-frame column of one foot (``time_s``, ``sample_counter``...)."""
+        self._check_open()
+        if side not in self.feet or name not in PER_FRAME_COLUMNS:
+            raise SignalError(f"{self.path}: no per-frame column {name!r} for {side!r}")
+        return self._file[side][name][: self._n[side]]
+
+    def rewrite_time_s(self, side: str, time_s: np.ndarray) -> None:
+        """Replace the aligned time of every frame written so far (e.g. after an offline
+        clock fit at the end of a recording). Durable at the next :meth:`flush`."""
+        self._check_open()
+        t = np.asarray(time_s, dtype="float64")
+        if side not in self.feet or t.shape != (self._n[side],):
+            raise SignalError(f"{self.path}: {side} time_s must have shape ({self._n.get(side)},), got {t.shape}")
+        try:
+            self._file[side]["time_s"][:] = t
+        except OSError as exc:
+            raise OutputError(f"{self.path}: rewriting {side} time_s failed ({exc})") from exc
 
     def flush(self) -> None:
         """Make everything appended so far durable and visible to SWMR readers."""
