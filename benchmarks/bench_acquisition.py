@@ -32,7 +32,7 @@ import numpy as np
 import psutil
 
 from gaitpf.acquisition.ble import BleInsoleSource
-from gaitpf.acquisition.recorder import Recorder
+from gaitpf.recording.recorder import Recorder
 from gaitpf.sim.privbus import BUS_ENV
 
 HARNESS = textwrap.dedent(

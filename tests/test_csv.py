@@ -11,7 +11,7 @@ from gaitpf.errors import FormatError, OutputError
 from gaitpf.io import detect_format, read_recording
 from gaitpf.io.csvfmt import read_csv_recording, write_csv_recording
 from gaitpf.io.gaitpdb import read_gaitpdb
-from gaitpf.io.layouts import grid_layout
+from gaitpf.layouts import grid_layout
 from gaitpf.model import FootSignals, Recording
 
 GACO = Path(__file__).parent / "data" / "gaitpdb" / "GaCo01_01.txt"

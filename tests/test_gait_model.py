@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from gaitpf.errors import InputError
-from gaitpf.io.layouts import gaitpf16_layout
+from gaitpf.layouts import gaitpf16_layout
 from gaitpf.model import REGIONS
 from gaitpf.sim import pressure
 from gaitpf.sim.gait_model import (

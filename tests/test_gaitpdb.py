@@ -10,7 +10,7 @@ import pytest
 from gaitpf.errors import FormatError, InputError, SignalError
 from gaitpf.io import detect_format, read_recording
 from gaitpf.io.gaitpdb import looks_like_gaitpdb, read_demographics, read_gaitpdb
-from gaitpf.io.layouts import (
+from gaitpf.layouts import (
     INSOLE_LENGTH_MM,
     foot_outline_mm,
     gaitpdb_layout,

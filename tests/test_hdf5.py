@@ -20,7 +20,7 @@ from gaitpf.errors import OutputError, SchemaError, SignalError
 from gaitpf.io import read_recording, write_recording
 from gaitpf.io.atomic import atomic_path
 from gaitpf.io.hdf5 import FootSpec, RecordingWriter, file_info, read_hdf5
-from gaitpf.io.layouts import gaitpf16_layout
+from gaitpf.layouts import gaitpf16_layout
 from gaitpf.model import QUALITY_GAP_BEFORE, FootSignals, Recording, SensorLayout
 
 
@@ -265,7 +265,7 @@ _CHILD = textwrap.dedent(
     import os, signal, sys
     import numpy as np
     from gaitpf.io.hdf5 import FootSpec, RecordingWriter
-    from gaitpf.io.layouts import gaitpdb_layout
+    from gaitpf.layouts import gaitpdb_layout
     feet = {s: FootSpec(8, "N", 100.0, gaitpdb_layout(s), {}) for s in ("left", "right")}
     w = RecordingWriter(sys.argv[1], subject_id="K1", session="1", trial="1", feet=feet)
     for block in range(3):

@@ -53,12 +53,31 @@ def test_analysis_core_imports_only_numeric_stack_and_pure_gaitpf_modules():
                 )
 
 
+OUTPUTS = ("gaitpf.cli", "gaitpf.report", "gaitpf.live", "gaitpf.batch", "gaitpf.sessions", "gaitpf.demo")
+
+
+def test_sources_import_neither_files_nor_analysis_nor_outputs():
+    higher = ("gaitpf.io", "gaitpf.recording", "gaitpf.analysis") + OUTPUTS
+    for sub in ("acquisition", "sim"):
+        for path in (PKG / sub).glob("*.py"):
+            for name in _imports(path):
+                assert not name.startswith(higher), f"{sub}/{path.name} imports {name} (a higher layer)"
+
+
+def test_recording_layer_never_imports_analysis_or_outputs():
+    for sub in ("io", "recording"):
+        for path in (PKG / sub).glob("*.py"):
+            for name in _imports(path):
+                assert not name.startswith(("gaitpf.analysis",) + OUTPUTS), f"{sub}/{path.name} imports {name}"
+
+
 def test_lower_layers_never_import_outputs():
-    outputs = ("gaitpf.cli", "gaitpf.report", "gaitpf.live", "gaitpf.batch", "gaitpf.sessions")
-    for sub in ("analysis", "io", "acquisition"):
+    outputs = OUTPUTS
+    for sub in ("analysis", "io", "acquisition", "recording", "sim"):
         for path in (PKG / sub).glob("*.py"):
             for name in _imports(path):
                 assert not name.startswith(outputs), f"{sub}/{path.name} imports {name} (an output layer)"
-    for path in [PKG / "model.py", PKG / "errors.py"]:
+    for path in [PKG / "model.py", PKG / "errors.py", PKG / "layouts.py"]:
         for name in _imports(path):
-            assert not name.startswith(outputs + ("gaitpf.io", "gaitpf.analysis", "gaitpf.acquisition"))
+            assert not name.startswith(outputs + ("gaitpf.io", "gaitpf.analysis", "gaitpf.acquisition",
+                                                  "gaitpf.recording", "gaitpf.sim"))

@@ -9,7 +9,7 @@ os.environ.setdefault("QT_API", "pyside6")
 import numpy as np
 import pytest
 
-from gaitpf.io.layouts import gaitpdb_layout, gaitpf16_layout, grid_layout
+from gaitpf.layouts import gaitpdb_layout, gaitpf16_layout, grid_layout
 from gaitpf.live.buffer import LiveBuffer
 from gaitpf.live.window import FootMap, LiveWindow
 from gaitpf.sim.gait_model import GaitParams, WalkingBouts, simulate_trial

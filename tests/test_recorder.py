@@ -11,8 +11,8 @@ import h5py
 import numpy as np
 import pytest
 
-from gaitpf.acquisition.recorder import Recorder, RecorderStatus
-from gaitpf.acquisition.replay import ReplaySource, SimulatedSource
+from gaitpf.recording.recorder import Recorder, RecorderStatus
+from gaitpf.recording.replay import ReplaySource, SimulatedSource
 from gaitpf.acquisition.source import FrameBlock, LinkEvent, SourceStatus
 from gaitpf.errors import OutputError
 from gaitpf.io.hdf5 import file_info, read_hdf5
@@ -270,7 +270,7 @@ def test_status_line_names_every_counter():
 def test_clean_stop_realigns_each_device_clock_offline(tmp_path):
     """Counters of a +50 ppm device received with BLE-like latency: the real-time time_s
     written during recording is replaced by the offline lower-envelope fit at close."""
-    from gaitpf.acquisition.recorder_writer import realign_clocks
+    from gaitpf.recording.recorder_writer import realign_clocks
     from gaitpf.io.hdf5 import FootSpec, RecordingWriter, read_hdf5
 
     rng = np.random.default_rng(3)

@@ -16,8 +16,8 @@ import h5py
 import numpy as np
 import pytest
 
-from gaitpf.acquisition.recorder import Recorder
-from gaitpf.acquisition.replay import SimulatedSource
+from gaitpf.recording.recorder import Recorder
+from gaitpf.recording.replay import SimulatedSource
 from gaitpf.cli.main import main
 from gaitpf.errors import OutputError
 from gaitpf.io.hdf5 import file_info, read_hdf5
@@ -31,8 +31,8 @@ SLACK_S = 0.5
 RECORDER = textwrap.dedent(
     """
     import asyncio, sys
-    from gaitpf.acquisition.recorder import Recorder
-    from gaitpf.acquisition.replay import SimulatedSource
+    from gaitpf.recording.recorder import Recorder
+    from gaitpf.recording.replay import SimulatedSource
     from gaitpf.sim.gait_model import GaitParams
     src = SimulatedSource(GaitParams(seed=5), speed=1.0, chunk_s=0.04, counter_log=sys.argv[2])
     asyncio.run(Recorder(src, sys.argv[1], subject_id="K1", session="1", flush_interval_s=float(sys.argv[3])).run())
@@ -129,7 +129,7 @@ def test_file_size_limit_hit_mid_recording_gives_a_clear_error_and_keeps_the_flu
 
 
 async def test_disk_nearly_full_stops_cleanly_before_a_write_fails(tmp_path, monkeypatch):
-    from gaitpf.acquisition import recorder_writer
+    from gaitpf.recording import recorder_writer
 
     left = iter([400e6, 200e6, 100e6] + [1e6] * 1000)
     monkeypatch.setattr(recorder_writer, "headroom_bytes", lambda path: int(next(left)))

@@ -383,7 +383,7 @@ class BleInsoleSource:
 
 
 def _layout(layout_id: str, side: str):
-    from ..io.layouts import standard_layout   # lazy: the writer side needs it, bleak users may not
+    from ..layouts import standard_layout   # lazy: the writer side needs it, bleak users may not
     try:
         return standard_layout(layout_id, side)
     except Exception:  # noqa: BLE001 - an unknown layout is recorded without positions

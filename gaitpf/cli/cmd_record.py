@@ -85,7 +85,7 @@ async def run_record(*, left: str | None, right: str | None, output: Path, subje
                      min_free_bytes: int | None = None) -> Any:
     """Record (real or virtual insoles) to ``output``; returns the :class:`RecordingResult`."""
     from ..acquisition.ble import BleInsoleSource
-    from ..acquisition.recorder import Recorder, check_writable
+    from ..recording.recorder import Recorder, check_writable
 
     check_writable(output)           # before any insole is touched
     loop = asyncio.get_running_loop()

@@ -20,7 +20,7 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print what was recovered as JSON.")
 def command(file: Path, force: bool, as_json: bool) -> None:
     """Repair FILE (a recording whose recorder was killed) in place."""
-    from ..acquisition.repair import repair
+    from ..recording.repair import repair
 
     report = repair(file, force=force)
     click.echo(json.dumps(asdict(report), indent=2, sort_keys=True) if as_json else report.summary())

@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import FormatError, InputError, OutputError, SignalError
 from ..model import SIDES, FootSignals, Recording, SensorLayout
 from .hdf5_schema import UNITS
-from .layouts import standard_layout
+from ..layouts import standard_layout
 
 __all__ = ["read_csv_recording", "write_csv_recording", "CSV_FORMAT_VERSION"]
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import FormatError, InputError
 from ..model import FootSignals, Recording
-from .layouts import gaitpdb_layout
+from ..layouts import gaitpdb_layout
 
 __all__ = ["read_gaitpdb", "looks_like_gaitpdb", "read_demographics", "N_COLUMNS", "SAMPLING_RATE_HZ"]
 

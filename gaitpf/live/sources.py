@@ -6,7 +6,7 @@ event loop and pulls from the buffer on a timer. Three feeders:
 
 * :class:`RecordFeeder` – record-and-show: the BLE insoles (or ``--simulate``: virtual
   insoles over a fake BlueZ, through the same BLE client) are recorded by the
-  :class:`~gaitpf.acquisition.recorder.Recorder` into a SWMR HDF5 file; a tee passes every
+  :class:`~gaitpf.recording.recorder.Recorder` into a SWMR HDF5 file; a tee passes every
   block to the buffer as well. The recorder's writer thread flushes at least every
   ``flush_interval_s`` whatever the GUI does, and closing the window stops the recording
   cleanly. (For a recording that must survive the viewer *process*, run ``gaitpf record``
@@ -15,7 +15,7 @@ event loop and pulls from the buffer on a timer. Three feeders:
   (``h5py`` SWMR reader, ``refresh()`` every ``poll_s``); says so when the recorder stops
   writing or finishes.
 * :class:`ReplayFeeder` – plays a finished file with
-  :class:`~gaitpf.acquisition.replay.ReplaySource` at ``speed`` × real time.
+  :class:`~gaitpf.recording.replay.ReplaySource` at ``speed`` × real time.
 
 ``open_*`` functions validate the input *before* the window opens and raise
 :class:`~gaitpf.errors.GaitpfError` subclasses with a one-line message.
@@ -96,7 +96,7 @@ class ReplayFeeder(Feeder):
             self.finished.set()
 
     async def _main(self) -> None:
-        from ..acquisition.replay import ReplaySource
+        from ..recording.replay import ReplaySource
         from ..acquisition.source import FrameBlock
 
         async with ReplaySource(self.path, self.speed) as src:
@@ -371,7 +371,7 @@ class RecordFeeder(Feeder):
         import contextlib
 
         from ..acquisition.ble import BleInsoleSource
-        from ..acquisition.recorder import Recorder
+        from ..recording.recorder import Recorder
 
         async with contextlib.AsyncExitStack() as stack:
             left, right = self.left, self.right
@@ -398,7 +398,7 @@ class RecordFeeder(Feeder):
 
 def open_record(**kw: Any) -> RecordFeeder:
     """Check the output path and return a :class:`RecordFeeder` (its buffer appears when connected)."""
-    from ..acquisition.recorder import check_writable
+    from ..recording.recorder import check_writable
 
     check_writable(kw["output"])
     return RecordFeeder(**kw)

@@ -2,7 +2,7 @@
 
 The window never receives data: a ``QTimer`` pulls :meth:`LiveBuffer.snapshot` and redraws
 when the buffer changed. Per foot, a pressure map on the insole outline: the sensor
-readings are spread onto a 2.5 mm grid masked by :func:`gaitpf.io.layouts.foot_outline_mm`
+readings are spread onto a 2.5 mm grid masked by :func:`gaitpf.layouts.foot_outline_mm`
 with a precomputed sparse matrix (Gaussian blobs, σ = 0.6 × sensor spacing, around each sensor for up to 64 sensors,
 inverse-distance interpolation of the 4 nearest sensels for dense insoles), coloured
 through a lookup table into an RGBA ``ImageItem``; the centre-of-pressure trail of the
@@ -20,7 +20,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
-from ..io.layouts import INSOLE_LENGTH_MM, foot_outline_mm
+from ..layouts import INSOLE_LENGTH_MM, foot_outline_mm
 from ..model import SIDES, SensorLayout
 from .buffer import HEALTHY_SI_PCT, LiveBuffer, LiveSnapshot
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..io.layouts import gaitpdb_layout, gaitpf16_layout, grid_layout
+from ..layouts import gaitpdb_layout, gaitpf16_layout, grid_layout
 from ..model import SIDES, FootSignals, Recording, SensorLayout
 from . import pressure
 from .gait_events import EventTimeline

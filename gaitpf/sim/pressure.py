@@ -75,7 +75,7 @@ _AREAS = PchipInterpolator(_AREA_U, _AREA_W, axis=0, extrapolate=True)
 STANDING_WEIGHTS = np.array([0.55, 0.10, 0.30, 0.05])
 
 # Centre (x_mm medial→lateral, y_mm heel→toe) and SD (mm) of each contact area on the
-# 260 mm reference insole of gaitpf.io.layouts.
+# 260 mm reference insole of gaitpf.layouts.
 _AREA_CENTRE_MM = np.array([[1.0, 38.0], [22.0, 110.0], [-4.0, 180.0], [-18.0, 230.0]])
 _AREA_SD_MM = np.array([[14.0, 18.0], [12.0, 28.0], [24.0, 16.0], [15.0, 14.0]])
 _REFERENCE_LENGTH_MM = 260.0

@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ..errors import OutputError
-from .source import FrameBlock
+from ..acquisition.source import FrameBlock
 
 __all__ = ["WriterThread", "check_writable", "headroom_bytes", "describe_os_error", "SpaceLow",
            "DEFAULT_MIN_FREE_BYTES"]
@@ -114,7 +114,7 @@ def realign_clocks(writer: Any) -> dict[str, dict[str, float]]:
     to ≤ 0.5 ms (``tests/test_clock.py``). Returns the fitted clock attributes per foot;
     a foot whose fit fails keeps its real-time ``time_s`` (logged).
     """
-    from .clock import fit_clock
+    from ..acquisition.clock import fit_clock
 
     out: dict[str, dict[str, float]] = {}
     shifts: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # side -> (old time_s, new − old)

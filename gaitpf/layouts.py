@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import SignalError
-from ..model import SensorLayout
+from .errors import SignalError
+from .model import SensorLayout
 
 __all__ = [
     "INSOLE_LENGTH_MM",

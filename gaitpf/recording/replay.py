@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..model import SIDES
-from .source import FrameBlock, LinkEvent, SourceStatus
+from ..acquisition.source import FrameBlock, LinkEvent, SourceStatus
 
 __all__ = ["ReplaySource", "SimulatedSource"]
 

@@ -42,7 +42,7 @@ from .recorder_writer import (
     describe_os_error,
     headroom_bytes,
 )
-from .source import FrameBlock, LinkEvent
+from ..acquisition.source import FrameBlock, LinkEvent
 
 __all__ = ["Recorder", "RecorderStatus", "RecordingResult", "check_writable", "headroom_bytes",
            "DEFAULT_MIN_FREE_BYTES"]

@@ -1,0 +1,12 @@
+"""The recording layer's live side: a frame source into a crash-safe SWMR HDF5 file.
+
+* :mod:`.recorder` — :class:`~gaitpf.recording.recorder.Recorder`: consumes any
+  :class:`~gaitpf.acquisition.source.FrameSource` and hands blocks to a writer thread.
+* :mod:`.recorder_writer` — the writer thread (block appends, 0.5 s flush grid, disk-space
+  guard) and the offline clock re-alignment at a clean stop.
+* :mod:`.replay` — a finished file (or the gait model) played back as a frame source.
+* :mod:`.repair` — turn a file left open by a killed recorder into a normal file.
+
+It sits above the sources (``gaitpf.acquisition``, ``gaitpf.sim``) and beside the file
+formats (``gaitpf.io``); the analysis core never imports it.
+"""
