@@ -1,0 +1,174 @@
+"""Resumable, incremental results: one cache entry per (input content, gaitpf version, parameters).
+
+A result is reused when three things are unchanged:
+
+* the **content hash** of the input: BLAKE2b (128-bit digest) over the bytes of every
+  file of the recording, streamed in 1 MiB blocks (a gaitndd record hashes its
+  ``.hea``, ``.let`` and ``.rit`` files, each prefixed by its suffix);
+* the **gaitpf version** (``gaitpf.__version__``), which changes whenever the analysis does;
+* the **parameters hash**: BLAKE2b of the canonical JSON of ``AnalysisParams.as_dict()``
+  (sorted keys).
+
+The cache key is the BLAKE2b of the three. Each entry is a folder ``OUT/.cache/<key>/``
+holding ``strides.parquet``, ``symmetry.parquet``, ``summary.parquet`` and ``meta.json``;
+it is written to a temporary folder first and renamed into place, so an entry is either
+complete or absent (a batch killed mid-way leaves no half entry). Renaming or moving a
+recording inside the archive keeps its entry (the key does not depend on the path).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import OutputError
+
+__all__ = [
+    "CACHE_DIRNAME",
+    "TABLES",
+    "hash_files",
+    "params_json",
+    "params_hash",
+    "cache_key",
+    "flatten_summary",
+    "ResultCache",
+]
+
+log = logging.getLogger(__name__)
+
+CACHE_DIRNAME = ".cache"
+#: Tables of one cached result.
+TABLES: tuple[str, ...] = ("strides", "symmetry", "summary")
+_BLOCK = 1 << 20
+
+
+def hash_files(paths: Iterable[str | os.PathLike[str]]) -> str:
+    """BLAKE2b-128 hex digest over the bytes of ``paths`` (in the given order).
+
+    Each file contributes its suffix and its length before its bytes, so that moving
+    bytes between the files of one record changes the hash.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    for p in paths:
+        p = Path(p)
+        h.update(p.suffix.lower().encode() + b"\0" + str(p.stat().st_size).encode() + b"\0")
+        with open(p, "rb") as fh:
+            while block := fh.read(_BLOCK):
+                h.update(block)
+    return h.hexdigest()
+
+
+def params_json(params: Any) -> str:
+    """Canonical JSON of analysis parameters (an ``AnalysisParams`` or a plain dict)."""
+    d = params.as_dict() if hasattr(params, "as_dict") else dict(params)
+    return json.dumps(d, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def params_hash(params: Any) -> str:
+    """BLAKE2b-64 hex digest of :func:`params_json`."""
+    return hashlib.blake2b(params_json(params).encode(), digest_size=8).hexdigest()
+
+
+def cache_key(input_hash: str, version: str, p_hash: str) -> str:
+    """The entry name for one (input, gaitpf version, parameters) triple."""
+    return hashlib.blake2b(f"{input_hash}|{version}|{p_hash}".encode(), digest_size=16).hexdigest()
+
+
+def _scalar(x: Any) -> Any:
+    if isinstance(x, (list, tuple)):
+        return "; ".join(str(v) for v in x)
+    if isinstance(x, (np.floating, float)):
+        return float(x) if math.isfinite(float(x)) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """One flat row from an analysis summary dict.
+
+    Nested dicts become ``parent_child`` columns (``n_strides_left``,
+    ``stride_time_s_si_pct``, ``pci_pct``...); lists are joined with ``"; "``. The
+    per-metric ``metrics`` block is left out (it is the symmetry table) and ``params``
+    becomes ``params_json``.
+    """
+    row: dict[str, Any] = {}
+
+    def walk(prefix: str, obj: Any) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                walk(f"{prefix}_{k}" if prefix else str(k), v)
+        else:
+            row[prefix] = _scalar(obj)
+
+    for key, value in summary.items():
+        if key == "metrics":
+            continue
+        if key == "params":
+            row["params_json"] = params_json(value)
+            continue
+        walk(key, value)
+    return row
+
+
+class ResultCache:
+    """The per-recording result store in ``OUT/.cache/``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Batch output folder; the cache lives in its ``.cache`` sub-folder.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike[str]) -> None:
+        self.root = Path(out_dir) / CACHE_DIRNAME
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{self.root}: cannot create the result cache ({exc.strerror})") from exc
+
+    def keys(self) -> set[str]:
+        """Keys of the complete entries."""
+        return {p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")}
+
+    def path(self, key: str) -> Path:
+        return self.root / key
+
+    def has(self, key: str) -> bool:
+        return (self.root / key / "meta.json").is_file()
+
+    def save(self, key: str, tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> None:
+        """Write one entry atomically (temporary folder, then rename)."""
+        dest = self.root / key
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=self.root))
+            try:
+                for name in TABLES:
+                    tables[name].to_parquet(tmp / f"{name}.parquet", index=False)
+                (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True, default=str))
+                if dest.exists():  # a concurrent run finished the same entry first
+                    shutil.rmtree(dest, ignore_errors=True)
+                os.replace(tmp, dest)
+            finally:
+                if tmp.exists():
+                    shutil.rmtree(tmp, ignore_errors=True)
+        except OSError as exc:
+            raise OutputError(f"{dest}: cannot write the cached result ({exc.strerror or exc})") from exc
+
+    def load(self, key: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+        """Read one entry: ``({table: DataFrame}, meta)``."""
+        d = self.root / key
+        meta = json.loads((d / "meta.json").read_text())
+        return {name: pd.read_parquet(d / f"{name}.parquet") for name in TABLES}, meta
+
+    def remove(self, key: str) -> None:
+        shutil.rmtree(self.root / key, ignore_errors=True)

@@ -1,0 +1,395 @@
+"""Run the analysis over a whole archive: local process pool or a Dask cluster, resumably.
+
+::
+
+    report = run_batch("archive/", "out/", jobs=4)            # local processes
+    report = run_batch("archive/", "out/", scheduler="tcp://10.0.0.5:8786")   # Dask
+
+Every recording is one task: hash the input, return at once when its result is
+already in the cache (:mod:`gaitpf.batch.cache`), else read and analyze it (in bounded
+memory with :mod:`gaitpf.batch.chunked` when it is a large HDF5 file). The main process
+writes each new result into the cache as soon as it arrives, so an interrupted batch
+loses at most the recordings in flight. Once every task is done, the outputs are
+assembled from the cache in sorted path order: the same bytes whichever executor ran
+the tasks, in whatever order they finished.
+
+A failing recording (unreadable, corrupt, no walking...) never stops the batch: the
+task returns the reason, the failure is listed at the end and written to
+``failures.parquet``/``failures.csv``. Failures are not cached; the next run retries them.
+
+With ``scheduler``, ROOT must be readable at the same path on every Dask worker
+(shared file system) and the workers need gaitpf installed (``gaitpf[cluster]``).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+from .. import __version__
+from ..errors import GaitpfError, InputError
+from .cache import CACHE_DIRNAME, ResultCache, cache_key, flatten_summary, hash_files, params_hash, params_json
+from .discover import RecordingRef, discover, input_files
+
+__all__ = ["BatchReport", "run_batch", "analyze_task", "params_from_dict", "CHUNKED_THRESHOLD_BYTES", "ID_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+#: HDF5 recordings whose sensor values take more than this in memory (float64) are
+#: analyzed in chunks (:func:`gaitpf.batch.chunked.analyze_hdf5_chunked`).
+CHUNKED_THRESHOLD_BYTES = 256 * 1024 * 1024
+#: Identity and provenance columns leading every output table.
+ID_COLUMNS: tuple[str, ...] = ("path", "subject_id", "session", "trial", "gaitpf_version", "params_hash", "input_hash")
+_SORT = {"strides": ["path", "side", "stride_no"], "symmetry": ["path", "metric"], "summary": ["path"]}
+
+
+@dataclass
+class BatchReport:
+    """What :func:`run_batch` did (also written to ``OUT/batch_report.json``)."""
+
+    out_dir: str
+    n_total: int = 0
+    computed: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    recording_hours: float = 0.0
+    sensor_samples: int = 0
+    executor: str = "local"
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def n_computed(self) -> int:
+        return len(self.computed)
+
+    @property
+    def n_reused(self) -> int:
+        return len(self.reused)
+
+    @property
+    def n_failed(self) -> int:
+        return len(self.failures)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every recording was analyzed, 1 when some failed."""
+        return 1 if self.failures else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "out_dir": self.out_dir, "n_total": self.n_total, "n_computed": self.n_computed,
+            "n_reused": self.n_reused, "n_failed": self.n_failed, "computed": self.computed,
+            "reused": self.reused, "failures": self.failures, "elapsed_s": self.elapsed_s,
+            "recording_hours": self.recording_hours, "sensor_samples": self.sensor_samples,
+            "executor": self.executor, "outputs": self.outputs, "gaitpf_version": __version__,
+        }
+
+
+def params_from_dict(d: dict[str, Any] | None) -> Any:
+    """``AnalysisParams`` from ``{"preprocess": {...}, "events": {...}, "strides": {...}}``."""
+    from ..analysis import AnalysisParams
+    from ..analysis.events import EventParams
+    from ..analysis.preprocess import PreprocessParams
+    from ..analysis.strides import StrideParams
+
+    d = dict(d or {})
+    stages = {"preprocess": PreprocessParams, "events": EventParams, "strides": StrideParams}
+    unknown = sorted(set(d) - set(stages))
+    if unknown:
+        raise InputError(f"unknown analysis parameter group(s) {unknown}; use {sorted(stages)}")
+    try:
+        return AnalysisParams(**{k: cls(**d.get(k, {})) for k, cls in stages.items()})
+    except TypeError as exc:
+        raise InputError(f"invalid analysis parameters: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- the task
+def _tables(result: Any) -> dict[str, pd.DataFrame]:
+    row = flatten_summary(result.summary)
+    for k in ("subject_id", "session", "trial", "gaitpf_version", "source"):  # path-dependent: see `path`
+        row.pop(k, None)
+    return {"strides": result.strides, "symmetry": result.symmetry, "summary": pd.DataFrame([row])}
+
+
+def analyze_task(ref: RecordingRef, params: Any, cache_dir: str, force: bool = False,
+                 chunked_threshold_bytes: int = CHUNKED_THRESHOLD_BYTES) -> dict[str, Any]:
+    """Analyze one recording (runs in a worker process); never raises.
+
+    Returns
+    -------
+    dict
+        ``status`` (``"cached"``, ``"computed"`` or ``"failed"``), ``rel_path``, and
+        ``key``/``input_hash`` (cached, computed), ``tables``/``meta`` (computed) or
+        ``reason`` (failed).
+    """
+    start = time.perf_counter()
+    try:
+        input_hash = hash_files(input_files(ref))
+        key = cache_key(input_hash, __version__, params_hash(params))
+        meta_path = os.path.join(cache_dir, key, "meta.json")
+        if not force and os.path.isfile(meta_path):
+            with open(meta_path, encoding="utf-8") as fh:
+                meta = json.load(fh)
+            return {"status": "cached", "rel_path": ref.rel_path, "key": key, "input_hash": input_hash, "meta": meta}
+        result, info = _analyze_ref(ref, params, chunked_threshold_bytes)
+        meta = {"rel_path": ref.rel_path, "format": ref.fmt, "input_hash": input_hash, "gaitpf_version": __version__,
+                "params_hash": params_hash(params), "analysis_s": time.perf_counter() - start, **info}
+        return {"status": "computed", "rel_path": ref.rel_path, "key": key, "input_hash": input_hash,
+                "tables": _tables(result), "meta": meta}
+    except GaitpfError as exc:
+        return {"status": "failed", "rel_path": ref.rel_path, "reason": str(exc), "error": type(exc).__name__}
+    except Exception as exc:  # one bad file must never stop the batch
+        log.debug("%s failed", ref.rel_path, exc_info=True)
+        return {"status": "failed", "rel_path": ref.rel_path, "reason": f"{type(exc).__name__}: {exc}",
+                "error": type(exc).__name__}
+
+
+def _analyze_ref(ref: RecordingRef, params: Any, threshold: int) -> tuple[Any, dict[str, Any]]:
+    from ..analysis import analyze
+    from ..io import detect_format, read_recording
+
+    if detect_format(ref.path) == "hdf5":
+        from .chunked import analyze_hdf5_chunked, hdf5_shape
+
+        shape = hdf5_shape(ref.path)
+        if sum(n * k for n, k in shape["feet"].values()) * 8 > threshold:
+            result, info = analyze_hdf5_chunked(ref.path, params)
+            return result, {**info, "chunked": True}
+    rec = read_recording(ref.path)
+    info = {
+        "subject_id": rec.subject_id, "session": rec.session, "trial": rec.trial,
+        "duration_s": float(rec.duration_s),
+        "sensor_samples": int(sum(f.n_samples * f.n_sensors for f in rec.feet.values())),
+        "chunked": False,
+    }
+    return analyze(rec, params), info
+
+
+# --------------------------------------------------------------------------- executors
+def _local(refs: list[RecordingRef], args: tuple, jobs: int) -> Iterator[dict[str, Any]]:
+    """Start the pool and submit everything now (before any progress thread exists: fork safety)."""
+    if jobs <= 1 or len(refs) <= 1:
+        return (analyze_task(ref, *args) for ref in refs)
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(refs)), mp_context=ctx)
+    futures = {pool.submit(analyze_task, ref, *args): ref for ref in refs}
+
+    def results() -> Iterator[dict[str, Any]]:
+        try:
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except Exception as exc:  # the worker process died (killed, out of memory)
+                    yield {"status": "failed", "rel_path": futures[fut].rel_path,
+                           "reason": f"worker process died: {type(exc).__name__}: {exc}",
+                           "error": type(exc).__name__}
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    return results()
+
+
+def _dask(refs: list[RecordingRef], args: tuple, address: str) -> Iterator[dict[str, Any]]:
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_as_completed
+    except ImportError as exc:
+        raise InputError(
+            "--scheduler needs the optional dependency dask.distributed; install it with "
+            "`pip install 'gaitpf[cluster]'`"
+        ) from exc
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"cannot connect to the Dask scheduler at {address!r} ({exc}); is it running?") from exc
+    try:
+        futures = {client.submit(analyze_task, ref, *args, pure=False): ref for ref in refs}
+        for fut in dask_as_completed(list(futures)):
+            try:
+                yield fut.result()
+            except Exception as exc:  # worker lost, task killed
+                yield {"status": "failed", "rel_path": futures[fut].rel_path,
+                       "reason": f"Dask task failed: {type(exc).__name__}: {exc}", "error": type(exc).__name__}
+    finally:
+        client.close()
+
+
+class _Progress:
+    """Counts, throughput and ETA on stderr (rich); silent with ``quiet``."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.quiet, self.total, self.start = quiet, total, time.perf_counter()
+        self.hours = 0.0
+        if quiet:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[failed]}"),
+            console=Console(stderr=True), transient=False,
+        )
+        self.task = self.bar.add_task("batch", total=total, rate="", failed="")
+        self.bar.start()
+
+    def advance(self, report: BatchReport, hours: float) -> None:
+        self.hours += hours
+        if self.quiet:
+            return
+        dt = max(time.perf_counter() - self.start, 1e-9)
+        done = report.n_computed + report.n_reused + report.n_failed
+        self.bar.update(self.task, completed=done, rate=f"{done / dt:.1f} rec/s, {self.hours / dt:.2f} rec-h/s",
+                        failed=f"{report.n_failed} failed" if report.n_failed else "")
+
+    def close(self) -> None:
+        if not self.quiet:
+            self.bar.stop()
+
+
+# --------------------------------------------------------------------------- assembly
+def _assemble(cache: ResultCache, done: list[tuple[RecordingRef, dict[str, Any]]], p_hash: str) -> dict[str, pd.DataFrame]:
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in _SORT}
+    for ref, res in sorted(done, key=lambda d: d[0].rel_path):
+        tables, meta = cache.load(res["key"])  # always from the cache: same bytes however it ran
+        ids = ref.layout_ids or (str(meta["subject_id"]), str(meta["session"]), str(meta["trial"]))
+        lead = dict(zip(ID_COLUMNS, (ref.rel_path, *ids, meta["gaitpf_version"], p_hash, res["input_hash"])))
+        for name, table in tables.items():
+            front = pd.DataFrame({k: [v] * len(table) for k, v in lead.items()}, index=table.index)
+            parts[name].append(pd.concat([front, table], axis=1))
+    out = {}
+    for name, frames in parts.items():
+        frames = [f for f in frames if len(f)]
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: pd.Series(dtype=object) for c in ID_COLUMNS})
+        keys = [k for k in _SORT[name] if k in table]
+        out[name] = table.sort_values(keys, kind="stable").reset_index(drop=True) if len(table) else table
+    return out
+
+
+def _write(out_dir: Path, tables: dict[str, pd.DataFrame], csv: bool, p_json: str) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..io.atomic import atomic_path
+
+    written = []
+    for name, table in tables.items():
+        dest = out_dir / f"{name}.parquet"
+        at = pa.Table.from_pandas(table, preserve_index=False)
+        at = at.replace_schema_metadata({**(at.schema.metadata or {}), b"gaitpf_version": __version__.encode(),
+                                         b"gaitpf_params": p_json.encode()})
+        with atomic_path(dest) as tmp:
+            pq.write_table(at, tmp)
+        written.append(dest.name)
+        if csv or name == "failures":
+            with atomic_path(out_dir / f"{name}.csv") as tmp:
+                table.to_csv(tmp, index=False)
+            written.append(f"{name}.csv")
+    return written
+
+
+def run_batch(
+    root: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    params: Any = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    csv: bool = False,
+    quiet: bool = True,
+    force: bool = False,
+    chunked_threshold_bytes: int = CHUNKED_THRESHOLD_BYTES,
+) -> BatchReport:
+    """Analyze every recording under ``root`` and write the tidy outputs to ``out_dir``.
+
+    Parameters
+    ----------
+    root : path-like
+        Archive folder (searched recursively, see :func:`gaitpf.batch.discover.discover`).
+    out_dir : path-like
+        Output folder (created): ``strides.parquet``, ``summary.parquet``,
+        ``symmetry.parquet``, ``failures.parquet``/``.csv``, ``batch_report.json`` and
+        the result cache ``.cache/``.
+    params : AnalysisParams, optional
+    jobs : int, optional
+        Local worker processes (default: all cores). Ignored with ``scheduler``.
+    scheduler : str, optional
+        Address of a running Dask distributed scheduler (``tcp://host:8786``).
+    csv : bool
+        Also write ``strides.csv``, ``summary.csv`` and ``symmetry.csv``.
+    quiet : bool
+        No progress bar.
+    force : bool
+        Recompute every recording, ignoring cached results.
+    chunked_threshold_bytes : int
+        HDF5 recordings whose values exceed this (as float64) are analyzed in chunks.
+
+    Returns
+    -------
+    BatchReport
+        ``exit_code`` is 1 when some recording failed.
+    """
+    from ..analysis import AnalysisParams
+
+    start = time.perf_counter()
+    params = params or AnalysisParams()
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
+    cache = ResultCache(out)
+    refs = discover(root, exclude=[out])
+    p_hash = params_hash(params)
+    # largest first: the long recordings do not end up alone at the tail
+    order = sorted(refs, key=lambda r: (-sum(p.stat().st_size for p in input_files(r) if p.exists()), r.rel_path))
+    report = BatchReport(out_dir=str(out), n_total=len(refs), executor=f"dask:{scheduler}" if scheduler else "local")
+    args = (params, str(out / CACHE_DIRNAME), force, chunked_threshold_bytes)
+    if scheduler:
+        stream = _dask(order, args, scheduler)
+    else:
+        stream = _local(order, args, jobs or os.cpu_count() or 1)
+    by_path = {r.rel_path: r for r in refs}
+    done: list[tuple[RecordingRef, dict[str, Any]]] = []
+    progress = _Progress(len(refs), quiet)
+    try:
+        for res in stream:
+            ref = by_path[res["rel_path"]]
+            meta = res.get("meta", {})
+            hours = float(meta.get("duration_s", 0.0)) / 3600.0
+            if res["status"] == "failed":
+                report.failures.append({"path": ref.rel_path, "error": res["error"], "reason": res["reason"]})
+                log.info("%s: failed: %s", ref.rel_path, res["reason"])
+            else:
+                if res["status"] == "computed":
+                    cache.save(res["key"], res.pop("tables"), res["meta"])
+                    report.computed.append(ref.rel_path)
+                else:
+                    report.reused.append(ref.rel_path)
+                done.append((ref, res))
+                report.recording_hours += hours
+                report.sensor_samples += int(meta.get("sensor_samples", 0))
+            progress.advance(report, hours)
+    finally:
+        progress.close()
+    tables = _assemble(cache, done, p_hash)
+    report.failures.sort(key=lambda f: f["path"])
+    report.computed.sort()
+    report.reused.sort()
+    tables["failures"] = pd.DataFrame(report.failures, columns=["path", "error", "reason"])
+    report.outputs = _write(out, tables, csv, params_json(params))
+    report.elapsed_s = time.perf_counter() - start
+    from ..io.atomic import atomic_path
+
+    with atomic_path(out / "batch_report.json") as tmp:
+        Path(tmp).write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    return report
