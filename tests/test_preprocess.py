@@ -99,3 +99,47 @@ def test_lowpass_is_zero_phase_and_validated():
         prepare_load(x, sampling_rate_hz=FS, unit="au", params=PreprocessParams(lowpass_hz=60.0))
     with pytest.raises(SignalError):
         PreprocessParams(baseline_quantile=1.5)
+
+
+# --------------------------------------------------------------------------- colstats
+# Streaming per-channel statistics used by prepare_load / sensor_baseline: they must equal
+# numpy exactly, on the small (partition) path and on the large (bracketed subsample) path.
+from gaitpf.analysis import colstats  # noqa: E402
+
+
+def test_long_runs_hand_example():
+    m = np.array([[1, 0], [1, 1], [1, 1], [0, 0], [1, 1], [1, 1], [0, 1], [1, 1]], dtype=bool)
+    out = colstats.long_runs(m, 3)
+    assert out[:, 0].tolist() == [True, True, True, False, False, False, False, False]
+    assert out[:, 1].tolist() == [False, False, False, False, True, True, True, True]
+    assert colstats.long_runs(m[:2], 3).sum() == 0
+
+
+def test_order_statistics_and_percentiles_equal_numpy_on_large_columns():
+    rng = np.random.default_rng(3)
+    n = 4 * colstats.SUBSAMPLE + 123  # the bracketed (streaming) path
+    v = rng.normal(size=(n, 5)).astype(np.float32)
+    v[: n // 2, 0] = 0.0  # half the record at one value (ties at a bracket end)
+    v[:, 1] = np.round(v[:, 1], 1)  # many ties everywhere
+    v[:, 2] = 7.0  # constant
+    v[n // 3 :, 3] = v[:, 3].max()  # a saturated tail
+    q = [0.5, 99.5]
+    np.testing.assert_array_equal(colstats.percentiles(v, q), np.percentile(v.astype(np.float64), q, axis=0))
+    r = int(np.floor((n - 1) * 0.01))
+    np.testing.assert_array_equal(colstats.order_statistics(v, [r])[0], np.partition(v, r, axis=0)[r])
+    lo, hi = colstats.column_min_max(v)
+    np.testing.assert_array_equal(lo, v.min(axis=0))
+    np.testing.assert_array_equal(hi, v.max(axis=0))
+    np.testing.assert_array_equal(colstats.count_where(v, np.less, v[7]), (v < v[7]).sum(axis=0))
+
+
+def test_prepare_load_float32_equals_float64_and_finds_saturation():
+    a = gait(n=40000, level=300.0) * np.linspace(1.0, 1.1, 40000)  # maximum at one sample only
+    b = gait(n=40000, level=200.0) + 5.0
+    b[3000:3010] = b.max() + 50.0  # 10 samples at the channel's maximum
+    values = np.column_stack([a, b, np.full(len(a), 1.0)]).astype(np.float32)
+    p32 = prepare_load(values, sampling_rate_hz=FS, unit="au", params=PreprocessParams())
+    p64 = prepare_load(values.astype(np.float64), sampling_rate_hz=FS, unit="au", params=PreprocessParams())
+    np.testing.assert_array_equal(p32.load, p64.load)
+    assert p32.channel_ok.tolist() == [True, True, False]
+    assert np.flatnonzero(p32.saturated).tolist() == list(range(3000, 3010))

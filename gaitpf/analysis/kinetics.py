@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..errors import SignalError
 from ..model import REGIONS, SensorLayout
+from . import colstats
 
 __all__ = [
     "UNIT_SUFFIX",
@@ -110,36 +111,44 @@ def sensor_baseline(values: np.ndarray) -> np.ndarray:
     the whole record estimates a sensor's constant offset. Calibrated insoles that read
     0 in swing get 0. All-NaN channels get 0.
     """
-    v = np.asarray(values, dtype=float)
+    v = np.asarray(values)
+    if v.dtype not in (np.float32, np.float64):
+        v = v.astype(np.float64)
     if v.ndim == 1:
         v = v[:, None]
     base = np.zeros(v.shape[1])
     if v.shape[0] == 0:
         return base
-    finite = np.isfinite(v)
-    count = finite.sum(axis=0)
-    k = np.clip(np.floor((count - 1) * BASELINE_PERCENTILE / 100.0).astype(np.int64), 0, None)
-    full = count == v.shape[0]
-    if full.any():  # no NaN: one partition (O(n)) at the common rank
-        kf = int(k[full][0])
-        base[full] = np.partition(v[:, full], kf, axis=0)[kf]
-    part = ~full & (count > 0)
-    if part.any():  # NaN as +inf, then the k-th smallest finite value of each column
-        srt = np.sort(np.where(finite[:, part], v[:, part], np.inf), axis=0)
-        base[part] = srt[k[part], np.arange(int(part.sum()))]
+    # channels without NaN/inf (finite min and max): exact order statistic, streamed
+    lo, hi = colstats.column_min_max(v)
+    full = np.isfinite(lo) & np.isfinite(hi)
+    kf = int(np.floor((v.shape[0] - 1) * BASELINE_PERCENTILE / 100.0))
+    if full.all():
+        base[:] = colstats.order_statistics(v, [kf])[0]
+    elif full.any():
+        base[full] = colstats.order_statistics(v[:, full], [kf])[0]
+    part = np.flatnonzero(~full)
+    if part.size:  # NaN as +inf, then the k-th smallest finite value of each column
+        vp = v[:, part].astype(np.float64)
+        finite = np.isfinite(vp)
+        count = finite.sum(axis=0)
+        k = np.clip(np.floor((count - 1) * BASELINE_PERCENTILE / 100.0).astype(np.int64), 0, None)
+        srt = np.sort(np.where(finite, vp, np.inf), axis=0)
+        base[part] = np.where(count > 0, srt[k, np.arange(part.size)], 0.0)
     return base
 
 
 def _sensor_loads(values: np.ndarray, channel_ok: np.ndarray | None, baseline: np.ndarray | None) -> np.ndarray:
-    """Baseline-free, non-negative per-sensor loads; unusable channels/NaN → 0."""
-    v = np.asarray(values, dtype=float)
+    """Baseline-free, non-negative per-sensor loads (float64); unusable channels/NaN → 0."""
+    v = np.asarray(values)
     if v.ndim == 1:
         v = v[:, None]
     base = np.zeros(v.shape[1]) if baseline is None else np.asarray(baseline, dtype=float)
-    w = np.clip(v - base, 0.0, None)
-    w = np.where(np.isfinite(w), w, 0.0)
+    w = np.subtract(v, base, dtype=np.float64)
+    np.clip(w, 0.0, None, out=w)
+    np.copyto(w, 0.0, where=~np.isfinite(w))
     if channel_ok is not None:
-        w = w * np.asarray(channel_ok, dtype=bool)[None, :]
+        w[:, ~np.asarray(channel_ok, dtype=bool)] = 0.0
     return w
 
 
@@ -154,10 +163,12 @@ def _usable_channels(layout: SensorLayout | None, channel_ok: Any, k: int) -> np
 
 
 def _cop_from_loads(w: np.ndarray, layout: SensorLayout) -> tuple[np.ndarray, np.ndarray]:
-    total = w.sum(axis=1)
+    # one matrix product gives Σw·x, Σw·y and Σw per sample (ones column; exact 0 for no load)
+    m = np.column_stack([layout.x_mm, layout.y_mm, np.ones(w.shape[1])])
+    mx, my, total = (w @ m).T
     with np.errstate(invalid="ignore", divide="ignore"):
-        x = np.where(total > 0, (w @ layout.x_mm) / np.where(total > 0, total, 1.0), np.nan)
-        y = np.where(total > 0, (w @ layout.y_mm) / np.where(total > 0, total, 1.0), np.nan)
+        x = np.where(total > 0, mx / np.where(total > 0, total, 1.0), np.nan)
+        y = np.where(total > 0, my / np.where(total > 0, total, 1.0), np.nan)
     return x, y
 
 
@@ -359,7 +370,9 @@ def stride_kinetics(
         raise SignalError(f"load unit {unit!r} is not supported; use one of {sorted(UNIT_SUFFIX)}")
     if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
         raise SignalError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz!r}")
-    v = np.asarray(values, dtype=float)
+    v = np.asarray(values)  # float32 stays float32 (1000-sensel records): no whole-array copy
+    if v.dtype not in (np.float32, np.float64):
+        v = v.astype(np.float64)
     if v.ndim == 1:
         v = v[:, None]
     f = np.asarray(load, dtype=float).ravel()
@@ -423,6 +436,13 @@ def stride_kinetics(
     return pd.DataFrame(cols, index=strides.index)
 
 
+def _group_bounds(group: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, stop)`` of the runs of equal values of a non-decreasing int array."""
+    edges = np.flatnonzero(np.diff(group)) + 1
+    bounds = np.concatenate([[0], edges, [group.size]])
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
 def _cop_metrics(v: np.ndarray, strides: pd.DataFrame, layout: SensorLayout, usable: np.ndarray,
                  n_rows: int) -> dict[str, np.ndarray]:
     names = ["cop_path_length_mm", "cop_progression_mm", "cop_ml_excursion_mm",
@@ -435,9 +455,23 @@ def _cop_metrics(v: np.ndarray, strides: pd.DataFrame, layout: SensorLayout, usa
     if rows.size == 0:
         return out
     ic, to = ic[ok], to[ok]
+    base = sensor_baseline(v)
+    # per-sensor loads of the stance samples, a group of whole stances at a time (bounded
+    # memory for 1000-sensel frames): COP per sample and per-sensor stance sums
+    lengths = to - ic + 1
+    budget = max(int(lengths.max()), colstats.BLOCK_ELEMENTS // max(v.shape[1], 1))
+    group = np.cumsum(lengths) // budget
+    xs, ys, sums = [], [], []
+    for g0, g1 in _group_bounds(group):
+        flat, off, _ = _segments(ic[g0:g1], to[g0:g1] + 1)
+        w = _sensor_loads(v[flat], usable, base)                 # (stance samples, k)
+        x_g, y_g = _cop_from_loads(w, layout)
+        xs.append(x_g)
+        ys.append(y_g)
+        sums.append(np.add.reduceat(w, off, axis=0))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    per_sensor = np.concatenate(sums)                            # (strides, k)
     flat, off, seg = _segments(ic, to + 1)
-    w = _sensor_loads(v[flat], usable, sensor_baseline(v))      # (total stance samples, k)
-    x, y = _cop_from_loads(w, layout)
     # step lengths between consecutive samples of the same stance (both loaded)
     step = np.hypot(np.diff(x), np.diff(y))
     same = seg[1:] == seg[:-1]
@@ -452,7 +486,6 @@ def _cop_metrics(v: np.ndarray, strides: pd.DataFrame, layout: SensorLayout, usa
     out["cop_progression_mm"][rows] = np.where(defined, prog, np.nan)
     out["cop_ml_excursion_mm"][rows] = np.where(defined, ml, np.nan)
     # regional impulse shares (dt cancels in the ratios)
-    per_sensor = np.add.reduceat(w, off, axis=0)                    # (strides, k)
     total = per_sensor.sum(axis=1)
     region = np.asarray(layout.region)
     zone = np.asarray(layout.ml_zone)

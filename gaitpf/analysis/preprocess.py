@@ -25,6 +25,10 @@ Steps (all vectorized, inputs never mutated):
    (PhysioNet gaitndd control5/park5 drift by > 1000 ADC units) while leaving the step
    edges untouched; for calibrated insoles whose swing reads 0 it is ~0.
 
+Whole-record channel statistics (robust range, maximum) are computed exactly but streamed
+over blocks of rows (:mod:`gaitpf.analysis.colstats`): the input is never copied as a whole
+or converted to float64, so 1000-sensel float32 recordings cost little more than reading.
+
 References: Hausdorff JM et al. (1995) J Biomech 28:347-351 (FSR footswitch signal
 processing); Pataky TC (2012) lower-envelope baseline of pressure insoles.
 """
@@ -39,6 +43,7 @@ import pandas as pd
 from scipy import signal
 
 from ..errors import SignalError
+from . import colstats
 
 __all__ = ["PreprocessParams", "PreparedLoad", "prepare_load", "lower_envelope"]
 
@@ -140,45 +145,77 @@ class PreparedLoad:
         }
 
 
-def _fill_runs(n: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Array of length n holding each run's length on its samples, 0 elsewhere."""
-    lengths = ends - starts
-    delta = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(delta, starts, lengths)
-    np.add.at(delta, ends, -lengths)
-    return np.cumsum(delta)[:n]
-
-
-def _run_lengths(mask: np.ndarray) -> np.ndarray:
-    """Length of the True run each sample belongs to (0 where False), per column of a 2-D mask."""
-    m = mask.astype(np.int8)
-    pad = np.zeros((1, m.shape[1]), np.int8)
-    d = np.diff(np.concatenate([pad, m, pad]), axis=0)
-    out = np.zeros(mask.shape, dtype=np.int64)
-    for col in range(mask.shape[1]):  # loop over channels, not samples
-        out[:, col] = _fill_runs(len(m), np.flatnonzero(d[:, col] == 1), np.flatnonzero(d[:, col] == -1))
+def _run_lengths_1d(mask: np.ndarray) -> np.ndarray:
+    """Length of the True run each sample of a 1-D mask belongs to (0 where False)."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    out = np.zeros(mask.size, dtype=np.int64)
+    out[mask] = np.repeat(ends - starts, ends - starts)
     return out
 
 
-def _interpolate_nans(x: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
-    """Linearly fill NaN runs ≤ max_gap samples per column; return (filled, was_nan)."""
-    nan = np.isnan(x)
-    if not nan.any():
-        return x, nan
-    out = x.copy()
-    runs = _run_lengths(nan)
-    idx = np.arange(len(x))
-    for col in np.flatnonzero(nan.any(axis=0)):
-        good = ~nan[:, col]
-        if not good.any():
-            continue
-        filled = np.interp(idx, idx[good], out[good, col])
-        short = nan[:, col] & (runs[:, col] <= max_gap)
-        out[short, col] = filled[short]
-        # long gaps: hold at the channel's low level so they produce no load
-        long_ = nan[:, col] & ~short
-        out[long_, col] = np.nanpercentile(x[:, col], 1.0)
-    return out, nan
+def _interpolate_nans(col: np.ndarray, max_gap: int) -> np.ndarray:
+    """One channel (float64, NaN for missing) with NaN runs ≤ max_gap samples linearly filled.
+
+    Longer runs are held at the channel's 1st percentile (its low level) so they produce
+    no load. A channel without any finite sample is returned unchanged.
+    """
+    nan = np.isnan(col)
+    if nan.all():
+        return col
+    idx = np.arange(col.size)
+    filled = np.interp(idx, idx[~nan], col[~nan])
+    short = nan & (_run_lengths_1d(nan) <= max_gap)
+    out = col.copy()
+    out[short] = filled[short]
+    out[nan & ~short] = np.nanpercentile(col, 1.0)
+    return out
+
+
+def _as_float(values: np.ndarray) -> np.ndarray:
+    """``values`` as a 2-D float32/float64 array, without copying when it already is one."""
+    v = np.asarray(values)
+    if v.dtype not in (np.float32, np.float64):
+        v = v.astype(np.float64)
+    return v[:, None] if v.ndim == 1 else v
+
+
+def _channel_ranges(v: np.ndarray, finite_cols: np.ndarray) -> np.ndarray:
+    """Robust range (99.5th − 0.5th percentile of the finite samples) of every channel.
+
+    Same values as ``np.nanpercentile`` on float64, computed without copying the array
+    for channels without NaN/inf (:func:`gaitpf.analysis.colstats.percentiles`).
+    """
+    k = v.shape[1]
+    hi, lo = np.zeros(k), np.zeros(k)
+    fc = np.flatnonzero(finite_cols)
+    if fc.size == k:
+        lo, hi = colstats.percentiles(v, [0.5, 99.5])
+    elif fc.size:
+        lo[fc], hi[fc] = colstats.percentiles(v[:, fc], [0.5, 99.5])
+    for c in np.flatnonzero(~finite_cols):  # channels with NaN/inf: numpy's nanpercentile
+        col = v[:, c].astype(np.float64)
+        col[np.isinf(col)] = np.nan
+        if not np.isnan(col).all():
+            lo[c], hi[c] = np.nanpercentile(col, [0.5, 99.5])
+    return hi - lo
+
+
+def _saturated(v: np.ndarray, used: np.ndarray, filled: dict[int, np.ndarray], col_max: np.ndarray,
+               min_run: int) -> np.ndarray:
+    """Samples where a used channel sits at its maximum for ≥ ``min_run`` samples."""
+    n = v.shape[0]
+    sat = np.zeros(n, dtype=bool)
+    plain = np.array([c for c in used if c not in filled], dtype=np.int64)
+    cand = list(filled)
+    if plain.size:  # a channel reaching its maximum fewer than min_run times cannot saturate
+        at_max = colstats.count_where(v, np.greater_equal, col_max[plain], cols=plain)
+        cand += plain[at_max >= min_run].tolist()
+    for i in range(0, len(cand), 64):  # bounded memory: 64 channels at a time
+        group = cand[i : i + 64]
+        cols = np.column_stack([filled[c] if c in filled else v[:, c] for c in group])
+        sat |= colstats.long_runs(cols >= col_max[group], min_run).any(axis=1)
+    return sat
 
 
 def lower_envelope(
@@ -232,25 +269,24 @@ def prepare_load(
     SignalError
         Empty or all-NaN signal, or every channel dead/flat.
     """
-    x = np.array(values, dtype=float, copy=True)
-    if x.ndim == 1:
-        x = x[:, None]
-    if x.ndim != 2 or x.shape[0] == 0:
+    v = _as_float(values)
+    if v.ndim != 2 or v.shape[0] == 0:
         raise SignalError(f"expected a (samples x sensors) array with samples, got shape {np.shape(values)}")
     if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
         raise SignalError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz!r}")
-    x[np.isinf(x)] = np.nan
-    if np.isnan(x).all():
+    n, k = v.shape
+    # one streaming pass: channels without NaN/inf have a finite minimum and maximum
+    col_min, col_max = colstats.column_min_max(v)
+    finite_cols = np.isfinite(col_min) & np.isfinite(col_max)
+    any_finite = finite_cols.copy()
+    for c in np.flatnonzero(~finite_cols):
+        any_finite[c] = np.isfinite(v[:, c]).any()
+    if not any_finite.any():
         raise SignalError("every sample is NaN; check the recording (sensor disconnected?)")
-    n, k = x.shape
     warnings: list[str] = []
 
     # -- dead / flat channels
-    all_nan = np.isnan(x).all(axis=0)
-    with np.errstate(all="ignore"):
-        hi = np.where(all_nan, 0.0, np.nanpercentile(np.where(all_nan, 0.0, x), 99.5, axis=0))
-        lo = np.where(all_nan, 0.0, np.nanpercentile(np.where(all_nan, 0.0, x), 0.5, axis=0))
-    rng = np.where(all_nan, 0.0, hi - lo)
+    rng = _channel_ranges(v, finite_cols)
     channel_ok = (rng > 0) & (rng >= params.dead_range_fraction * rng.max())
     if not channel_ok.any():
         raise SignalError(
@@ -260,24 +296,37 @@ def prepare_load(
     for c in np.flatnonzero(~channel_ok):
         warnings.append(f"channel {c} is flat/dead (range {rng[c]:g} {unit}); excluded from the total load")
 
-    # -- NaN handling (used channels only)
-    used = x[:, channel_ok]
+    # -- NaN handling (used channels only; each holding NaN/inf is filled as one float64 column)
+    used = np.flatnonzero(channel_ok)
     max_gap = int(round(params.max_interp_gap_ms * sampling_rate_hz / 1000.0))
-    used, was_nan = _interpolate_nans(used, max_gap)
-    invalid = was_nan.any(axis=1)
+    invalid = np.zeros(n, dtype=bool)
+    filled: dict[int, np.ndarray] = {}
+    for c in used[~finite_cols[used]]:
+        col = v[:, c].astype(np.float64)
+        col[np.isinf(col)] = np.nan
+        invalid |= np.isnan(col)
+        filled[int(c)] = _interpolate_nans(col, max_gap)
+        col_max[c] = np.nanmax(col)
     if invalid.any():
         warnings.append(
             f"{int(invalid.sum())} sample(s) were missing (NaN); short runs interpolated, none used for events"
         )
 
     # -- saturation: runs at the channel's own maximum
-    at_max = used >= used.max(axis=0)
-    saturated_cols = at_max & (_run_lengths(at_max) >= params.saturation_min_run)
-    saturated = saturated_cols.any(axis=1)
+    saturated = _saturated(v, used, filled, col_max, params.saturation_min_run)
     if saturated.any():
         warnings.append(f"{100.0 * saturated.mean():.1f}% of samples saturated (sensor at its maximum)")
 
-    total = used.sum(axis=1)
+    # -- total load: float64 sum over the used channels, block by block (same rounding as
+    # summing the whole float64 array row by row)
+    total = np.empty(n)
+    pos = {c: i for i, c in enumerate(used)}
+    for sl in colstats.row_blocks(n, used.size):
+        blk = v[sl] if used.size == k else v[sl][:, used]
+        blk = blk.astype(np.float64, copy=bool(filled))
+        for c, col in filled.items():
+            blk[:, pos[c]] = col[sl]
+        total[sl] = blk.sum(axis=1)
 
     # -- optional low-pass
     if params.lowpass_hz is not None:
