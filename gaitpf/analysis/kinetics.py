@@ -46,6 +46,8 @@ MIN_COP_CHANNELS = 4
 MIN_STANCE_SAMPLES = 3
 #: Percentile of each channel over the whole record taken as its unloaded level.
 BASELINE_PERCENTILE = 1.0
+#: Elements of the sensor-load block in one COP matrix product.
+MATMUL_ELEMENTS = 1 << 15
 
 
 # --------------------------------------------------------------------------- helpers
@@ -436,11 +438,53 @@ def stride_kinetics(
     return pd.DataFrame(cols, index=strides.index)
 
 
-def _group_bounds(group: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, stop)`` of the runs of equal values of a non-decreasing int array."""
-    edges = np.flatnonzero(np.diff(group)) + 1
-    bounds = np.concatenate([[0], edges, [group.size]])
-    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+def _stance_reduce_idx(ic: np.ndarray, to: np.ndarray, n: int) -> np.ndarray | None:
+    """``reduceat`` indices whose even segments are the stances ``[ic, to]`` of an n-sample array.
+
+    The stances must be ordered and disjoint (``ic_i ≤ to_i < ic_{i+1}``); otherwise
+    None (callers then gather the stance samples instead).
+    """
+    idx = np.empty(2 * ic.size, dtype=np.int64)
+    idx[0::2] = ic
+    idx[1::2] = to + 1
+    if np.any(np.diff(idx) < 0) or (ic.size and (idx[-2] >= n or idx[-1] > n)):
+        return None
+    return idx[:-1] if idx[-1] == n else idx
+
+
+def _weighted_sums(v: np.ndarray, base: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``w @ m`` for every sample, ``w = max(v − base, 0)`` (non-finite → 0), one pass in row blocks.
+
+    ``m`` has zero rows for unusable channels. ``fmax`` maps NaN and −inf to 0; rows whose
+    product is not finite (+inf readings) are recomputed with the exact loads.
+    """
+    n, k = v.shape
+    rows = max(1, colstats.BLOCK_ELEMENTS // max(k, 1))
+    mt = np.ascontiguousarray(m.T)   # (m.T @ w.T) is the faster BLAS shape for few output columns
+    out_t = np.empty((m.shape[1], n))
+    sub = max(1, MATMUL_ELEMENTS // max(k, 1))
+    buf = np.empty((min(rows, n), k))  # reused: no page faults of a fresh block per step
+    with np.errstate(invalid="ignore", over="ignore"):  # +inf rows: recomputed below
+        _fill_products(v, base, mt, buf, out_t, rows, sub)
+    out = out_t.T
+    bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+    if bad.size:
+        usable = np.any(m != 0.0, axis=1)
+        out[bad] = _sensor_loads(v[bad], usable, base) @ m
+    return out
+
+
+def _fill_products(v: np.ndarray, base: np.ndarray, mt: np.ndarray, buf: np.ndarray, out_t: np.ndarray,
+                   rows: int, sub: int) -> None:
+    n, k = v.shape
+    for sl in colstats.row_blocks(n, k, rows):
+        w = buf[: sl.stop - sl.start]
+        np.subtract(v[sl], base, out=w)
+        np.fmax(w, 0.0, out=w)
+        # small products stay single-threaded in BLAS (threads cost CPU, not save it, here)
+        for j in range(0, w.shape[0], sub):
+            stop = min(j + sub, w.shape[0])
+            out_t[:, sl.start + j: sl.start + stop] = mt @ w[j:stop].T
 
 
 def _cop_metrics(v: np.ndarray, strides: pd.DataFrame, layout: SensorLayout, usable: np.ndarray,
@@ -456,49 +500,53 @@ def _cop_metrics(v: np.ndarray, strides: pd.DataFrame, layout: SensorLayout, usa
         return out
     ic, to = ic[ok], to[ok]
     base = sensor_baseline(v)
-    # per-sensor loads of the stance samples, a group of whole stances at a time (bounded
-    # memory for 1000-sensel frames): COP per sample and per-sensor stance sums
-    lengths = to - ic + 1
-    budget = max(int(lengths.max()), colstats.BLOCK_ELEMENTS // max(v.shape[1], 1))
-    group = np.cumsum(lengths) // budget
-    xs, ys, sums = [], [], []
-    for g0, g1 in _group_bounds(group):
-        flat, off, _ = _segments(ic[g0:g1], to[g0:g1] + 1)
-        w = _sensor_loads(v[flat], usable, base)                 # (stance samples, k)
-        x_g, y_g = _cop_from_loads(w, layout)
-        xs.append(x_g)
-        ys.append(y_g)
-        sums.append(np.add.reduceat(w, off, axis=0))
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    per_sensor = np.concatenate(sums)                            # (strides, k)
-    flat, off, seg = _segments(ic, to + 1)
-    # step lengths between consecutive samples of the same stance (both loaded)
+    region = np.asarray(layout.region)
+    zone = np.asarray(layout.ml_zone)
+    # per-sample Σw·x, Σw·y, Σw and Σw of each region / ML zone: one matrix product
+    groups = [usable & (region == r) for r in REGIONS]
+    groups += [usable & (zone == "lateral"), usable & (zone == "medial")]
+    m = np.column_stack([layout.x_mm, layout.y_mm, np.ones(v.shape[1]), *groups]).astype(np.float64)
+    m[~usable] = 0.0
+    idx = _stance_reduce_idx(ic, to, v.shape[0])
+    if idx is not None:       # ordered disjoint stances: reduce the whole-record product
+        sums = _weighted_sums(v, base, m)
+        stance = slice(None, None, 2)
+    else:                     # gather the stance samples (overlapping/unordered table)
+        flat, off, _ = _segments(ic, to + 1)
+        sums = _weighted_sums(v[flat], base, m)
+        idx, stance = off, slice(None)
+    mx, my, tot = sums[:, 0], sums[:, 1], sums[:, 2]
+    pos = tot > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        safe = np.where(pos, tot, 1.0)
+        x = np.where(pos, mx / safe, np.nan)
+        y = np.where(pos, my / safe, np.nan)
+    # step lengths between consecutive samples (both loaded); pairs (j, j+1), j in [ic, to)
     step = np.hypot(np.diff(x), np.diff(y))
-    same = seg[1:] == seg[:-1]
-    step = np.where(same & np.isfinite(step), step, 0.0)
-    path = np.add.reduceat(np.append(step, 0.0), off)
-    # reduceat over [off_i, off_{i+1}) of `step` covers pairs (j, j+1) with j in stance i;
-    # the pair leaving stance i is zeroed by `same`.
-    defined = np.add.reduceat(np.isfinite(x).astype(np.int64), off) >= 2
-    prog = np.fmax.reduceat(y, off) - np.fmin.reduceat(y, off)
-    ml = np.fmax.reduceat(x, off) - np.fmin.reduceat(x, off)
+    step = np.append(np.where(np.isfinite(step), step, 0.0), 0.0)
+    if stance.step == 2:
+        step_idx = idx.copy()
+        step_idx[1::2] -= 1               # segments [ic, to) of `step`
+        path = np.add.reduceat(step, step_idx)[stance]
+    else:                                 # gathered: zero the pairs leaving a stance
+        step[off[1:] - 1] = 0.0
+        path = np.add.reduceat(step, off)
+    defined = np.add.reduceat(np.isfinite(x).astype(np.int64), idx)[stance] >= 2
+    prog = (np.fmax.reduceat(y, idx) - np.fmin.reduceat(y, idx))[stance]
+    ml = (np.fmax.reduceat(x, idx) - np.fmin.reduceat(x, idx))[stance]
     out["cop_path_length_mm"][rows] = np.where(defined, path, np.nan)
     out["cop_progression_mm"][rows] = np.where(defined, prog, np.nan)
     out["cop_ml_excursion_mm"][rows] = np.where(defined, ml, np.nan)
     # regional impulse shares (dt cancels in the ratios)
-    total = per_sensor.sum(axis=1)
-    region = np.asarray(layout.region)
-    zone = np.asarray(layout.ml_zone)
+    per = np.add.reduceat(sums[:, 2:], idx, axis=0)[stance]    # (strides, 1 + regions + 2)
+    total = per[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        for r in REGIONS:
-            members = usable & (region == r)
-            if members.any():
-                share = 100.0 * per_sensor[:, members].sum(axis=1) / total
+        for j, r in enumerate(REGIONS):
+            if groups[j].any():
+                share = 100.0 * per[:, 1 + j] / total
                 out[f"{r}_load_pct"][rows] = np.where(total > 0, share, np.nan)
-        lat_m, med_m = usable & (zone == "lateral"), usable & (zone == "medial")
-        if lat_m.any() and med_m.any():
-            lat = per_sensor[:, lat_m].sum(axis=1)
-            med = per_sensor[:, med_m].sum(axis=1)
+        if groups[-2].any() and groups[-1].any():
+            lat, med = per[:, -2], per[:, -1]
             s = lat + med
             out["ml_index"][rows] = np.where(s > 0, (lat - med) / np.where(s > 0, s, 1.0), np.nan)
     return out
