@@ -199,3 +199,33 @@ def test_scan_command_simulated_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert [(a["side"], a["serial"]) for a in out] == [("left", "0000A001"), ("right", "0000A002")]
     assert all(-70 < a["rssi"] < -50 for a in out)
+
+
+async def test_recorder_decodes_in_batches_on_its_flush_grid_and_records_every_frame(tmp_path):
+    import h5py
+
+    from gaitpf.recording.recorder import Recorder
+
+    async with VirtualInsoleHarness(gait=GAIT, rate_hz=100, seed=4) as h:
+        src = BleInsoleSource(left=h.left_address, right=h.right_address)
+        rec = Recorder(src, tmp_path / "b.h5", subject_id="S", session="1", duration_s=2.0,
+                       flush_interval_s=0.25)
+        n_blocks = {"left": 0, "right": 0}
+        on_block = rec._on_block
+
+        def counting(blk):
+            n_blocks[blk.side] += 1
+            on_block(blk)
+
+        rec._on_block = counting
+        res = await rec.run()
+    with h5py.File(tmp_path / "b.h5", "r") as f:
+        for side in ("left", "right"):
+            c = f[side]["sample_counter"][:]
+            assert c.size >= 150
+            assert np.array_equal(c, np.arange(c[0], c[0] + c.size))
+            # every frame the source decoded is in the file, also those pending at the stop
+            assert c.size == res.frames[side] == src.status().frames[side]
+            # one batch per flush (plus the start), not one block per notification (~6 frames each)
+            assert n_blocks[side] <= res.n_flushes + 2
+            assert c.size / n_blocks[side] > 12

@@ -94,6 +94,9 @@ class ClockFit:
         kx, ky = self.knots_device_s, self.knots_offset_s
         if kx.size == 1:
             return np.full_like(x, ky[0])
+        if kx.size == 2:   # the real-time fit: one line (extrapolated both ways)
+            k0, y0 = float(kx[0]), float(ky[0])
+            return y0 + ((float(ky[1]) - y0) / (float(kx[1]) - k0)) * (x - k0)
         i = np.clip(np.searchsorted(kx, x, side="right") - 1, 0, kx.size - 2)
         slope = (ky[i + 1] - ky[i]) / (kx[i + 1] - kx[i])
         return ky[i] + slope * (x - kx[i])
@@ -282,6 +285,9 @@ class ClockMapper:
     def add(self, counters: np.ndarray, host_times_s: np.ndarray, *,
             n_frames: np.ndarray | int | None = None) -> None:
         """Feed packets: first-frame counters (unwrapped), receive times (s), frames per packet."""
+        if self._open is not None and self._fit is not None and getattr(counters, "shape", None) == (1,):
+            if self._add_one(counters, host_times_s, n_frames):
+                return
         x, y = _observations(counters, host_times_s, n_frames, self.nominal_rate_hz)
         if x.size == 0:
             return
@@ -308,6 +314,35 @@ class ClockMapper:
         self._open = (int(ids[-1]), float(bx[-1]), float(by[-1]))
         if self._fit is None or self._new_bins >= self.refit_every_bins:
             self._refit()
+
+    def _add_one(self, counters, host_times_s, n_frames) -> bool:
+        """Scalar fast path of :meth:`add` for one packet in the open (or an older) bin — the
+        usual case while streaming; returns False when the general path is needed."""
+        if n_frames is None:
+            nf = 1.0
+        elif isinstance(n_frames, np.ndarray):
+            if n_frames.size != 1:
+                return False
+            nf = float(n_frames.reshape(-1)[0])
+        else:
+            nf = float(n_frames)
+        h = host_times_s
+        if getattr(h, "shape", None) != (1,):
+            return False
+        x = (float(counters[0]) + (nf - 1.0)) / self.nominal_rate_hz
+        y = float(h[0]) - x
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return True   # ignored, as in the general path
+        oid, ox, oy = self._open
+        bid = math.floor(x / self.bin_s)
+        if bid > oid:
+            return False  # closes the open bin: general path
+        self._n_packets += 1
+        if x > self._x_max:
+            self._x_max = x
+        if bid == oid and y < oy:
+            self._open = (oid, x, y)
+        return True
 
     def _refit(self) -> None:
         oid, ox, oy = self._open
@@ -357,6 +392,8 @@ class ClockMapper:
             raise ValueError("ClockMapper.map: add() packets before mapping counters")
         x = self.device_time_s(counters)
         if self._prev is None:
+            return x + self._fit.offset_at(x)
+        if x.size and float(x.min()) >= self._switch_x + self._slew_s:   # slew finished
             return x + self._fit.offset_at(x)
         w = np.clip((x - self._switch_x) / self._slew_s, 0.0, 1.0)
         return x + (1.0 - w) * self._prev.offset_at(x) + w * self._fit.offset_at(x)

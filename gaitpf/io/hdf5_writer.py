@@ -46,6 +46,9 @@ PER_FRAME_COLUMNS = ("time_s", "sample_counter", "device_time_s", "host_time_s",
 
 log = logging.getLogger(__name__)
 
+#: In-memory dtype of each foot dataset (the file dtype; no conversion on write).
+_NUMPY_DTYPES = {name: np.dtype(dtype) for name, (dtype, _) in FOOT_DATASETS.items()}
+
 
 @dataclass(frozen=True)
 class FootSpec:
@@ -157,6 +160,7 @@ class RecordingWriter:
                 raise SignalError(f"{self.path}: {what} {text!r} contains a NUL character, which HDF5 cannot store")
         self.feet = dict(feet)
         self._n = {side: 0 for side in feet}
+        self._dsids: dict[str, dict[str, Any]] = {}   # side -> {dataset name: h5py DatasetID}
         self._closed = False
         try:
             self._file = h5py.File(self.path, "w", libver=LIBVER)
@@ -294,15 +298,29 @@ class RecordingWriter:
                 raise SignalError(f"{self.path}: {side} {name} must have shape ({m},), got {arr.shape}")
         if m == 0:
             return
-        g = self._file[side]
         try:
-            for name, arr in cols.items():
-                ds = g[name]
-                ds.resize(n0 + m, axis=0)
-                ds[n0:] = arr
+            self._write_rows(side, cols, n0, m)
         except OSError as exc:
             raise OutputError(f"{self.path}: writing {side} frames failed ({exc})") from exc
         self._n[side] = n0 + m
+
+    def _write_rows(self, side: str, cols: Mapping[str, np.ndarray], n0: int, m: int) -> None:
+        """Extend every dataset of ``side`` to ``n0 + m`` rows and write rows ``n0:`` (low-level
+        h5py: one ``set_extent`` and one hyperslab write per dataset, dataset ids cached —
+        the high-level ``group[name]``/``resize``/``__setitem__`` path costs ~10x more CPU)."""
+        from h5py import h5s
+
+        ids = self._dsids.get(side)
+        if ids is None:
+            g = self._file[side]
+            ids = self._dsids[side] = {name: g[name].id for name in FOOT_DATASETS}
+        for name, dsid in ids.items():
+            arr = np.ascontiguousarray(cols[name], dtype=_NUMPY_DTYPES[name])
+            shape = arr.shape
+            dsid.set_extent((n0 + m, *shape[1:]))
+            fspace = dsid.get_space()
+            fspace.select_hyperslab((n0, *(0,) * (arr.ndim - 1)), shape)
+            dsid.write(h5s.create_simple(shape), fspace, arr)
 
     def add_annotation(self, onset_s: float, duration_s: float, kind: str, side: str, description: str) -> None:
         """Append one annotation row (gap, marker, note). ``side`` may be ``""`` for both."""

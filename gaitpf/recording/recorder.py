@@ -49,6 +49,10 @@ __all__ = ["Recorder", "RecorderStatus", "RecordingResult", "check_writable", "h
 
 log = logging.getLogger(__name__)
 
+#: A batching source decodes this long before each flush (time to decode, hand the frames
+#: to the writer thread and for it to wake), s.
+_BATCH_LEAD_S = 0.03
+
 
 @dataclass
 class RecorderStatus:
@@ -211,6 +215,15 @@ class Recorder:
             return
         counter = np.asarray(blk.sample_counter, dtype=np.int64)
         last = self._last_counter[side]
+        n = counter.shape[0]
+        if (last is not None and int(counter[0]) == last + 1 and int(counter[-1]) == last + n
+                and (n == 1 or bool((np.diff(counter) == 1).all()))):
+            # the usual case: exactly continues the last block (nothing to drop, no gap)
+            self._last_counter[side] = last + n
+            self._last_time[side] = float(blk.time_s[-1])
+            st.frames[side] += n
+            self._thread.put(("block", blk))
+            return
         # keep only frames whose counter increases strictly (no duplicates, no reordering)
         running = np.maximum.accumulate(counter)
         keep = np.ones(len(counter), bool)
@@ -271,13 +284,26 @@ class Recorder:
         async for item in self.source:
             if self._stop_event is not None and self._stop_event.is_set():
                 return  # stop requested: nothing after it goes to the file
-            if isinstance(item, FrameBlock):
-                if item.n_frames:
-                    self._on_block(item)
-            elif isinstance(item, LinkEvent):
-                self._on_event(item)
-            else:
-                log.warning("source yielded %r; ignored", type(item).__name__)
+            self._dispatch(item)
+
+    def _dispatch(self, item: Any) -> None:
+        if isinstance(item, FrameBlock):
+            if item.n_frames:
+                self._on_block(item)
+        elif isinstance(item, LinkEvent):
+            self._on_event(item)
+        else:
+            log.warning("source yielded %r; ignored", type(item).__name__)
+
+    def _drain_source(self) -> None:
+        """Record what a batching source received before the stop but has not yielded yet."""
+        if not callable(getattr(type(self.source), "drain_pending", None)):
+            return
+        try:
+            for item in self.source.drain_pending():
+                self._dispatch(item)
+        except Exception as exc:  # noqa: BLE001 - the file is closed cleanly with what was yielded
+            log.warning("could not decode the last notifications of the source: %s", exc)
 
     async def _status_loop(self) -> None:
         while True:
@@ -366,11 +392,18 @@ class Recorder:
             except OSError as exc:
                 raise OutputError(f"{self.path}: cannot create the recording: {describe_os_error(exc)}") from exc
             t0 = getattr(self.source, "t0_monotonic", None)
+            grid0 = time.monotonic()
+            # A source consumed directly decodes its packets in batches just before each flush
+            # (same latency to disk, far less per-packet work). Only when the method is the
+            # source class's own: a wrapper that taps the items (the live view) keeps them live.
+            if callable(getattr(type(self.source), "set_batch_grid", None)):
+                self.source.set_batch_grid(grid0 + self.flush_interval_s - _BATCH_LEAD_S, self.flush_interval_s)
             self._thread = WriterThread(
                 writer, flush_interval_s=self.flush_interval_s, t0_monotonic=t0,
                 time_scale=float(getattr(self.source, "time_scale", 1.0) or 1.0),
                 track_latency=self.track_latency, min_free_bytes=self.min_free_bytes,
                 realign_clocks=bool(getattr(self.source, "realign_clocks", False)),
+                grid_origin_monotonic=grid0,
                 on_error=lambda exc: self.request_stop("write-error"))
             self._thread.start()
             self._t_start = time.monotonic()
@@ -395,6 +428,7 @@ class Recorder:
                         self._stop_reason = "source-error"
             finally:
                 await _cancel_all(waiters | {status_task})
+                self._drain_source()
                 self._refresh_status_from_source()
                 attrs = self._clock_attrs()
         # the source is closed (insoles disconnected); finish the file

@@ -3,7 +3,7 @@
 :class:`WriterThread` owns the :class:`~gaitpf.io.hdf5.RecordingWriter`. The event loop
 hands it items through a lock-free deque (``deque.append``/``popleft`` are atomic under the
 GIL) and never waits for it; the thread wakes only to flush (every ``flush_interval_s`` on a
-fixed grid) or to stop, concatenates everything received per foot, appends one block per
+fixed grid, shared with a batching source: see ``Recorder.run``) or to stop, concatenates everything received per foot, appends one block per
 foot and flushes — so HDF5 I/O never blocks the event loop and costs a few system calls per
 flush rather than per notification.
 
@@ -170,7 +170,8 @@ class WriterThread(threading.Thread):
 
     def __init__(self, writer: Any, *, flush_interval_s: float, t0_monotonic: float | None,
                  time_scale: float, track_latency: bool, on_error: Callable[[BaseException], None],
-                 min_free_bytes: int = 0, realign_clocks: bool = False) -> None:
+                 min_free_bytes: int = 0, realign_clocks: bool = False,
+                 grid_origin_monotonic: float | None = None) -> None:
         super().__init__(name="gaitpf-recorder-writer", daemon=True)
         self.writer = writer
         self.flush_interval_s = flush_interval_s
@@ -181,6 +182,8 @@ class WriterThread(threading.Thread):
         self.min_free_bytes = int(min_free_bytes)
         #: refit each device clock offline over the whole recording at a clean stop
         self.realign_clocks = realign_clocks
+        #: flushes happen at ``grid_origin_monotonic + k · flush_interval_s`` (k ≥ 1); default: start time
+        self.grid_origin_monotonic = grid_origin_monotonic
         #: True when the HDF5 file could not be closed after a failed write (see Recorder.run)
         self.file_unclosable = False
         self.inbox: collections.deque = collections.deque()
@@ -259,7 +262,8 @@ class WriterThread(threading.Thread):
                 stopping = item[1]
 
     def run(self) -> None:  # noqa: D401 - thread body
-        next_flush = time.monotonic() + self.flush_interval_s
+        origin = self.grid_origin_monotonic if self.grid_origin_monotonic is not None else time.monotonic()
+        next_flush = origin + self.flush_interval_s
         try:
             while True:
                 self._wake.wait(max(0.0, next_flush - time.monotonic()))
@@ -268,8 +272,9 @@ class WriterThread(threading.Thread):
                 if stopping is not None or now >= next_flush:
                     self._write_and_flush()
                     next_flush += self.flush_interval_s     # a fixed grid: no drift by write time
-                    if next_flush <= time.monotonic():      # fell behind (slow disk): no burst
-                        next_flush = time.monotonic() + self.flush_interval_s
+                    late = time.monotonic() - next_flush
+                    if late >= 0:                           # fell behind (slow disk): no burst,
+                        next_flush += self.flush_interval_s * (late // self.flush_interval_s + 1)  # same grid
                 if stopping is not None:
                     stopping = {side: dict(values or {}) for side, values in stopping.items()}
                     if self.realign_clocks:
