@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/validate_physionet.py [DATASETS_DIR]
 
-``DATASETS_DIR`` (or env ``GAITPF_DATASETS``, default ``/work/shared/datasets``) holds
+``DATASETS_DIR`` (or env ``GAITPF_DATASETS``, default ``../shared/datasets`` beside the repository) holds
 ``physionet-gaitndd/`` (records with ``.ts`` reference tables) and optionally
 ``physionet-gaitpdb/`` (walks without reference: cadence and stride counts are printed).
 
@@ -51,7 +51,8 @@ def _row(name: str, m: dict, extra: str = "") -> str:
 
 
 def main(argv: list[str]) -> int:
-    root = Path(argv[1] if len(argv) > 1 else os.environ.get("GAITPF_DATASETS", "/work/shared/datasets"))
+    default = Path(__file__).resolve().parents[2] / "shared" / "datasets"   # ../shared beside the clone
+    root = Path(argv[1] if len(argv) > 1 else os.environ.get("GAITPF_DATASETS", default))
     ndd = root / "physionet-gaitndd"
     records = sorted(p.with_suffix("") for p in ndd.glob("*.hea"))
     if not records:
