@@ -125,3 +125,37 @@ def test_link_drop_shows_a_warning_banner(qtbot, walking):
     buf.push_event("left", "connected")
     win.refresh()
     assert not win.banner.isVisible()
+
+
+def test_scrolling_keeps_event_marks_on_the_curves(qtbot, walking):
+    """The force plot scrolls by moving its items: marks must follow the data (not a stale view)."""
+    buf = _buffer(16)
+    win = LiveWindow(buf, refresh_ms=1000)
+    qtbot.addWidget(win)
+    win.show()
+    left, right = walking.feet["left"].values, walking.feet["right"].values
+    for k in range(0, 1400, 5):
+        sl = slice(k, k + 5)
+        for side, v in (("left", left), ("right", right)):
+            buf.push(side, v[sl], time_s=np.arange(k, k + 5) / 100.0, sample_counter=np.arange(k, k + 5))
+        win.refresh()
+        if k % 50 == 0:
+            qtbot.wait(1)
+    win.refresh()
+    snap = win.last_snapshot
+    n_events = sum(len(v.ic_s) + len(v.to_s) + len(v.provisional_ic_s) + len(v.provisional_to_s)
+                   for v in snap.sides.values())
+    x, y = win.marks.getData()
+    assert n_events >= 8 and len(x) == n_events           # both feet, IC and TO, in one item
+    # the axis is fixed (time relative to the newest data); the items carry the data time
+    assert win.force_plot.viewRange()[0] == pytest.approx([-win.span_s, 0.0])
+    assert win.marks.pos().x() == pytest.approx(-win._display_now)
+    shown = x - win._display_now
+    assert shown.min() >= -win.span_s - 0.6 and shown.max() <= 0.0
+    # every mark in the visible span is drawn: the scatter's view rect moved with the data
+    vr = win.marks.viewRect()
+    assert vr.left() == pytest.approx(win._display_now - win.span_s, abs=0.05)
+    assert vr.right() == pytest.approx(win._display_now, abs=0.05)
+    for side, v in snap.sides.items():                     # each mark sits on its foot's force curve
+        j = np.searchsorted(v.time_s, v.ic_s)
+        assert np.isin(v.total[j], y).all()

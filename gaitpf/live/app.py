@@ -30,7 +30,7 @@ def _echo_err(text: str) -> None:
 
 
 def run_live(feeder: Any, *, title: str, screenshot: Path | None = None, after_s: float = 5.0,
-             stats_path: Path | None = None, ready_timeout_s: float = 60.0, refresh_ms: int = 20) -> int:
+             stats_path: Path | None = None, ready_timeout_s: float = 60.0, refresh_ms: int = 30) -> int:
     """Show the live window for ``feeder`` until closed (or ``after_s`` with a screenshot).
 
     Returns

@@ -150,6 +150,7 @@ class LiveSnapshot:
     link_down: list[str]          # sides whose link is down
     new_arrivals: np.ndarray      # monotonic arrival times of frames not shown before
     unit: str
+    metrics_version: int = 0      # bumps when the running metrics were recomputed
 
 
 @dataclass
@@ -244,6 +245,7 @@ class LiveBuffer:
         self._metrics: dict[str, Any] = self._empty_metrics()
         self._t_first: float | None = None
         self.version = 0   # bumps on every change (the GUI skips redraws when unchanged)
+        self.metrics_version = 0  # bumps when the running metrics change (the GUI re-renders text then)
 
     @property
     def sides(self) -> tuple[str, ...]:
@@ -402,6 +404,7 @@ class LiveBuffer:
                 st.stances.extend(new)
                 del st.stances[:-500]
                 self._metrics = self._compute_metrics()
+                self.metrics_version += 1
             self.version += 1
 
     def stances(self, side: str) -> pd.DataFrame:
@@ -499,11 +502,13 @@ class LiveBuffer:
             metrics = {k: (dict(v) if isinstance(v, dict) else (list(v) if isinstance(v, list) else v))
                        for k, v in self._metrics.items()}
             messages = list(self._messages[-20:])
+            metrics_version = self.metrics_version
             link_down = [s for s, st in self._sides.items() if st.link in ("disconnected", "silent", "reconnecting")]
             elapsed = time.monotonic() - self._t_first if self._t_first is not None else 0.0
         return LiveSnapshot(sides=views, metrics=metrics, now_s=now_s if np.isfinite(now_s) else 0.0,
                             elapsed_s=elapsed, messages=messages, link_down=link_down,
-                            new_arrivals=np.concatenate(arrivals) if arrivals else np.zeros(0), unit=self.unit)
+                            new_arrivals=np.concatenate(arrivals) if arrivals else np.zeros(0), unit=self.unit,
+                            metrics_version=metrics_version)
 
     def _cop_trail(self, st: _SideState, total: np.ndarray, sl: slice) -> tuple[np.ndarray, np.ndarray]:
         """COP (mm) over the current loaded run (or the last one, while the foot swings). Lock held.

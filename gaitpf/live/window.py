@@ -9,6 +9,14 @@ through a lookup table into an RGBA ``ImageItem``; the centre-of-pressure trail 
 current step is drawn on top. Below: total force of both feet over the last seconds with
 initial contact (▲) and toe-off (▼) marks as detected online (hollow = provisional), and
 the running stance/swing symmetry index against the healthy band.
+
+Cost per frame (the window shares a core with acquisition and recording): the force plot
+has a fixed time axis relative to the newest data, and scrolling moves the curves and
+marks (``setPos``) instead of the view range, so axes and grid are painted once and
+blitted from a cache; curves, heat maps and the centre-of-pressure trail are only
+recomputed when their foot received frames; static items (outline, sensor dots) are
+cached pixmaps; text is re-rendered only when the metrics changed (status at most 2 Hz,
+or at once when a link, loss or gap count changes).
 """
 from __future__ import annotations
 
@@ -153,7 +161,7 @@ class LiveWindow(QtWidgets.QMainWindow):
     """
 
     def __init__(self, buffer: LiveBuffer, *, title: str = "gaitpf live", span_s: float = 6.0,
-                 refresh_ms: int = 20) -> None:
+                 refresh_ms: int = 30) -> None:
         super().__init__()
         pg.setConfigOptions(antialias=False, imageAxisOrder="row-major", background="w", foreground="k")
         self.buffer = buffer
@@ -161,6 +169,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(title)
         self.resize(1280, 820)
         self._version = -1
+        self._metrics_version = -1
+        self._frames_seen: dict[str, int] = {}
+        self._status_key: tuple | None = None
         self._level = 1.0
         self._pending: np.ndarray | None = None
         self.latencies_s: list[np.ndarray] = []
@@ -231,7 +242,7 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _build_feet(self) -> None:
         self.maps: dict[str, FootMap] = {}
         self.images: dict[str, pg.ImageItem] = {}
-        self.cop: dict[str, pg.PlotDataItem] = {}
+        self.cop: dict[str, pg.PlotCurveItem] = {}
         self.foot_plots: dict[str, pg.PlotItem] = {}
         feet = self.plots.addLayout(row=0, col=0)
         for col, side in enumerate(SIDES):
@@ -252,10 +263,15 @@ class LiveWindow(QtWidgets.QMainWindow):
             img.setRect(QtCore.QRectF(*fm.rect))
             p.addItem(img)
             self.images[side] = img
-            p.plot(fm.outline[:, 0], fm.outline[:, 1], pen=pg.mkPen((60, 60, 60), width=2))
+            static = [p.plot(fm.outline[:, 0], fm.outline[:, 1], pen=pg.mkPen((60, 60, 60), width=2))]
             if 0 < len(fm.sx) <= 64:
-                p.addItem(pg.ScatterPlotItem(fm.sx, fm.sy, size=4, pen=None, brush=pg.mkBrush(90, 90, 90, 160)))
-            cop = pg.PlotDataItem([], [], pen=pg.mkPen((20, 20, 20), width=3), skipFiniteCheck=True)
+                static.append(pg.ScatterPlotItem(fm.sx, fm.sy, size=4, pen=None, brush=pg.mkBrush(90, 90, 90, 160)))
+                p.addItem(static[-1])
+            for item in static:  # repainted above every new heat map: blit a cached pixmap
+                for part in (item, getattr(item, "curve", None), getattr(item, "scatter", None)):
+                    if part is not None:
+                        part.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            cop = pg.PlotCurveItem(pen=pg.mkPen((20, 20, 20), width=3), skipFiniteCheck=True)
             p.addItem(cop)
             self.cop[side] = cop
             if side not in self.buffer.sides:
@@ -270,22 +286,26 @@ class LiveWindow(QtWidgets.QMainWindow):
                  " (▲ initial contact, ▼ toe-off; hollow = provisional)" % (SIDE_COLORS["left"], SIDE_COLORS["right"]))
         p = self.plots.addPlot(row=1, col=0, title=title)
         p.setLabel("left", f"force ({self.buffer.unit})")
-        p.setLabel("bottom", "time (s)")
+        p.setLabel("bottom", "time relative to the newest data (s)")
         p.showGrid(x=True, y=True, alpha=0.25)
         p.setMouseEnabled(False, False)
         p.hideButtons()
+        p.disableAutoRange()
+        # fixed axis: scrolling translates the items (setPos), the axes and grid stay cached
+        p.setXRange(-self.span_s, 0.0, padding=0)
+        p.setYRange(0, 1.0, padding=0)
         self.force_plot = p
-        self.force_curves: dict[str, pg.PlotDataItem] = {}
-        self.ic_marks: dict[str, pg.ScatterPlotItem] = {}
-        self.to_marks: dict[str, pg.ScatterPlotItem] = {}
+        self.force_curves: dict[str, pg.PlotCurveItem] = {}
+        # every event mark of both feet in one scatter item (one paint per frame, not four)
+        self.marks = pg.ScatterPlotItem(size=12)
+        self._marks_key: tuple | None = None
+        self._pens = {s: pg.mkPen(SIDE_COLORS[s], width=1.5) for s in SIDES}
         for side in SIDES:
             c = SIDE_COLORS[side]
-            self.force_curves[side] = p.plot([], [], pen=pg.mkPen(c, width=2), skipFiniteCheck=True)
-            ic = pg.ScatterPlotItem(size=12, symbol="t1", pen=pg.mkPen(c, width=1.5), brush=pg.mkBrush(*c))
-            to = pg.ScatterPlotItem(size=12, symbol="t", pen=pg.mkPen(c, width=1.5), brush=pg.mkBrush(*c))
-            p.addItem(ic)
-            p.addItem(to)
-            self.ic_marks[side], self.to_marks[side] = ic, to
+            # bare curve items (no PlotDataItem layer: setPos/setData do not re-derive datasets)
+            self.force_curves[side] = pg.PlotCurveItem(pen=pg.mkPen(c, width=2), skipFiniteCheck=True)
+            p.addItem(self.force_curves[side])
+        p.addItem(self.marks)
         self.plots.ci.layout.setRowStretchFactor(1, 3)
 
     def _build_symmetry(self) -> None:
@@ -370,24 +390,30 @@ class LiveWindow(QtWidgets.QMainWindow):
         if target == self._display_now:
             return False
         self._display_now = target
-        self.force_plot.setXRange(target - self.span_s, target, padding=0)
+        for item in (*self.force_curves.values(), self.marks):
+            item.setPos(-target, 0.0)
+        # the scatter culls its points against the cached view rect (item coordinates): drop it
+        pg.GraphicsObject.viewTransformChanged(self.marks)
         return True
 
     def _draw(self, snap: LiveSnapshot) -> None:
-        peak = max((float(np.nanmax(v.latest)) for v in snap.sides.values()
-                    if v.latest is not None and v.latest.size and np.isfinite(v.latest).any()), default=0.0)
-        self._level = max(self._level * 0.998, peak, 1e-6)
+        fresh = [s for s, v in snap.sides.items() if self._frames_seen.get(s) != v.frames]
+        if fresh:  # new frames: heat-map level, maps, COP trails and force curves of those feet
+            peak = max((float(np.nanmax(v.latest)) for v in snap.sides.values()
+                        if v.latest is not None and v.latest.size and np.isfinite(v.latest).any()), default=0.0)
+            self._level = max(self._level * 0.998, peak, 1e-6)
         ymax = 1.0
         for side, view in snap.sides.items():
-            fm = self.maps[side]
-            self.images[side].setImage(fm.image(view.latest, 0.85 * self._level), autoLevels=False)
-            self.cop[side].setData(view.cop_x_mm * fm.sign, view.cop_y_mm)
             t, tot = view.time_s, view.total
-            self.force_curves[side].setData(t, tot)
+            if side in fresh:
+                self._frames_seen[side] = view.frames
+                fm = self.maps[side]
+                self.images[side].setImage(fm.image(view.latest, 0.85 * self._level), autoLevels=False)
+                self.cop[side].setData(view.cop_x_mm * fm.sign, view.cop_y_mm)
+                self.force_curves[side].setData(t, tot)
             if len(tot):
                 ymax = max(ymax, float(np.nanmax(tot)))
-            self._marks(self.ic_marks[side], side, t, tot, view.ic_s, view.provisional_ic_s)
-            self._marks(self.to_marks[side], side, t, tot, view.to_s, view.provisional_to_s)
+        self._marks(snap)
         if ymax > self._force_ymax or ymax < 0.6 * self._force_ymax:
             self._force_ymax = ymax * 1.1
             self.force_plot.setYRange(0, self._force_ymax, padding=0)
@@ -402,8 +428,15 @@ class LiveWindow(QtWidgets.QMainWindow):
                 lim = max(15.0, float(np.abs(h[:, 1:][fin]).max()) * 1.1 if fin.any() else 15.0)
                 self.si_plot.setYRange(-lim, lim, padding=0)
                 self.si_plot.setXRange(max(h[0, 0], h[-1, 0] - 120.0) - 1.0, h[-1, 0] + 1.0, padding=0)
-        self._set_text(self.metrics_label, self._metrics_html(snap))
-        self._set_text(self.status_label, self._status_html(snap))
+        if snap.metrics_version != self._metrics_version:
+            self._metrics_version = snap.metrics_version
+            self._set_text(self.metrics_label, self._metrics_html(snap))
+        # status: at once when a link, loss or gap count changes, else at most twice a second
+        key = (int(snap.elapsed_s * 2), tuple((v.link, v.lost_frames, v.gaps, v.battery_pct)
+                                              for v in snap.sides.values()))
+        if key != self._status_key:
+            self._status_key = key
+            self._set_text(self.status_label, self._status_html(snap))
         self._update_banner(snap)
 
     def _set_text(self, label: QtWidgets.QLabel, text: str) -> None:
@@ -412,23 +445,32 @@ class LiveWindow(QtWidgets.QMainWindow):
             self._texts[key] = text
             label.setText(text)
 
-    def _marks(self, item: pg.ScatterPlotItem, side: str, t: np.ndarray, tot: np.ndarray, conf: np.ndarray,
-               prov: np.ndarray) -> None:
-        key = (len(t), tuple(conf), tuple(prov))
-        if getattr(item, "_gaitpf_key", None) == key:
+    def _marks(self, snap: LiveSnapshot) -> None:
+        """IC (▲) and TO (▼) marks of both feet on their force curves (hollow = provisional)."""
+        key = tuple((side, len(v.time_s), tuple(v.ic_s), tuple(v.provisional_ic_s), tuple(v.to_s),
+                     tuple(v.provisional_to_s)) for side, v in snap.sides.items())
+        if key == self._marks_key:
             return  # same events: the marks stay where they are
-        item._gaitpf_key = key  # noqa: SLF001
-        if len(t) == 0:
-            item.setData(x=[], y=[])
+        self._marks_key = key
+        xs, ys, symbols, brushes, pens = [], [], [], [], []
+        for side, v in snap.sides.items():
+            if len(v.time_s) == 0:
+                continue
+            solid, hollow = self._brushes[side]
+            for symbol, conf, prov in (("t1", v.ic_s, v.provisional_ic_s), ("t", v.to_s, v.provisional_to_s)):
+                times = np.concatenate([np.asarray(conf, float), np.asarray(prov, float)])
+                if len(times) == 0:
+                    continue
+                j = np.clip(np.searchsorted(v.time_s, times), 0, len(v.time_s) - 1)
+                xs.append(times)
+                ys.append(v.total[j])
+                symbols += [symbol] * len(times)
+                brushes += [solid] * len(conf) + [hollow] * len(prov)
+                pens += [self._pens[side]] * len(times)
+        if not xs:
+            self.marks.setData(x=[], y=[])
             return
-        times = np.concatenate([conf, prov]) if len(prov) else np.asarray(conf, float)
-        if len(times) == 0:
-            item.setData(x=[], y=[])
-            return
-        j = np.clip(np.searchsorted(t, times), 0, len(t) - 1)
-        solid, hollow = self._brushes[side]
-        brushes = [solid] * len(conf) + [hollow] * len(prov)
-        item.setData(x=times, y=tot[j], brush=brushes)
+        self.marks.setData(x=np.concatenate(xs), y=np.concatenate(ys), symbol=symbols, brush=brushes, pen=pens)
 
     def _metrics_html(self, snap: LiveSnapshot) -> str:
         m = snap.metrics
@@ -468,7 +510,7 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def _status_html(self, snap: LiveSnapshot) -> str:
         e = snap.elapsed_s
-        rows = [f"<b>elapsed</b> {int(e // 60):02d}:{e % 60:04.1f}"]
+        rows = [f"<b>elapsed</b> {int(e // 60):02d}:{int(e % 60):02d}"]
         for side, v in snap.sides.items():
             link_ok = v.link in ("connected", "finished")
             col = "#2e7d32" if link_ok else "#c62828"
