@@ -204,3 +204,33 @@ def test_all_good_exit_zero_and_missing_root(tmp_path: Path, capsys: pytest.Capt
     with pytest.raises(SystemExit) as exc:
         main(["batch", str(tmp_path / "nope"), "-o", str(tmp_path / "o2")])
     assert exc.value.code == 2
+
+
+def test_cache_arrow_tables_match_parquet_round_trip(tmp_path: Path) -> None:
+    """The Arrow tables kept in memory by the batch equal what reading the entry back gives."""
+    from gaitpf.batch.cache import ResultCache, arrow_to_pandas, to_arrow
+
+    strides = pd.DataFrame({"side": ["left", "right", "left"], "stride_no": np.array([1, 1, 2], np.int64),
+                            "stride_time_s": [1.1, np.nan, 1.2], "steady": [True, False, True]})
+    symmetry = pd.DataFrame({"metric": pd.Series(["stride_time_s"], dtype=object), "si_pct": [2.5]})
+    summary = pd.DataFrame([{"sides": "left; right", "n_strides_left": 2, "pci_pct": None}])
+    cache = ResultCache(tmp_path)
+    kept = cache.save("k1", {"strides": strides, "symmetry": to_arrow(symmetry), "summary": summary}, {"a": 1})
+    back, meta = cache.load("k1")
+    back_arrow, meta_arrow = cache.load_arrow("k1")
+    assert meta == meta_arrow == {"a": 1}
+    for name, table in kept.items():
+        assert table.equals(back_arrow[name]) and table.schema.equals(back_arrow[name].schema, check_metadata=True)
+        pd.testing.assert_frame_equal(arrow_to_pandas(table), back[name], check_exact=True)
+    assert back["strides"]["stride_time_s"].isna().tolist() == [False, True, False]
+
+
+def test_hdf5_values_bound(tmp_path: Path) -> None:
+    from gaitpf.batch.runner import _hdf5_values_bound
+
+    path = tmp_path / "walk.h5"
+    _simulate(path, seed=3, duration_s=20.0)
+    rec = read_recording(path)
+    assert _hdf5_values_bound(path) >= sum(f.n_samples * f.n_sensors for f in rec.feet.values())
+    (tmp_path / "bad.h5").write_bytes(b"not hdf5")
+    assert _hdf5_values_bound(tmp_path / "bad.h5") is None

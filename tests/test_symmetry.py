@@ -257,3 +257,22 @@ def test_trend_symmetry_nan_and_bad_input():
 def test_trend_symmetry_inverted_curve_is_not_symmetric():
     out = S.trend_symmetry(STANCE, -STANCE)
     assert out["trend_symmetry"] == pytest.approx(-1.0)
+
+
+def test_symmetry_table_nullable_steady_and_object_metric() -> None:
+    """Missing ``steady`` counts as not steady; non-numeric metric values count as missing."""
+    from gaitpf.analysis.symmetry import symmetry_table
+
+    table = pd.DataFrame({
+        "side": ["left", "left", "right", "right", "left"],
+        "steady": pd.array([True, True, True, True, pd.NA], dtype="boolean"),
+        "stride_time_s": [1.0, 1.2, 1.3, 1.5, 99.0],
+        "label": pd.Series(["1.0", "x", "2", "4", "5"], dtype=object),
+    })
+    sym = symmetry_table(table, metrics=["stride_time_s", "label", "absent"]).set_index("metric")
+    assert sym.loc["stride_time_s", "left_mean"] == pytest.approx(1.1)
+    assert sym.loc["stride_time_s", "right_mean"] == pytest.approx(1.4)
+    assert sym.loc["stride_time_s", "left_n"] == 2
+    assert sym.loc["label", "left_mean"] == pytest.approx(1.0) and sym.loc["label", "left_n"] == 1
+    assert sym.loc["label", "right_mean"] == pytest.approx(3.0)
+    assert sym.loc["absent", "left_n"] == 0 and np.isnan(sym.loc["absent", "left_mean"])

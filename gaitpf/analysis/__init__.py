@@ -229,13 +229,18 @@ def _summary(
         "n_steady_strides": {s: int((steady["side"] == s).sum()) for s in rec.sides},
         "cadence_spm": _clean(steady["cadence_spm"].median()) if len(steady) else None,
     }
-    by_metric = sym.set_index("metric") if len(sym) else sym
-    for metric in by_metric.index if len(sym) else []:
-        row = by_metric.loc[metric]
+    by_metric: dict[Any, dict[str, Any]] = {}
+    if len(sym):
+        # one row per metric, values in the table's common dtype (as ``sym.set_index("metric").loc[m]``)
+        indexed = sym.set_index("metric")
+        values = indexed.to_numpy()
+        columns = list(indexed.columns)
+        by_metric = {m: dict(zip(columns, values[i])) for i, m in enumerate(indexed.index)}
+    for metric, row in by_metric.items():
         out.setdefault("metrics", {})[metric] = {k: _clean(v) for k, v in row.items()}
     for metric in SUMMARY_METRICS:
-        if len(sym) and metric in by_metric.index:
-            row = by_metric.loc[metric]
+        if metric in by_metric:
+            row = by_metric[metric]
             out[metric] = {
                 k: _clean(row.get(k))
                 for k in ("left_mean", "right_mean", "left_sd", "right_sd", "si_pct", "sr", "ga_pct", "sa_pct")

@@ -198,10 +198,12 @@ def default_metrics(table: pd.DataFrame) -> list[str]:
     -------
     list of str
     """
+    dtypes = dict(zip(table.columns, table.dtypes))
+
     def usable(col: str) -> bool:
         if col in _NOT_METRICS or col.endswith("_idx"):
             return False
-        dtype = table[col].dtype
+        dtype = dtypes[col]
         return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
     timing = [m for m in TIMING_METRICS if m in table.columns and usable(m)]
@@ -212,8 +214,20 @@ def default_metrics(table: pd.DataFrame) -> list[str]:
 def _steady_rows(table: pd.DataFrame) -> pd.DataFrame:
     if "steady" not in table.columns:
         return table
-    steady = table["steady"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    col = table["steady"]
+    if col.dtype == np.bool_:  # the usual case: no missing values to fill
+        steady = col.to_numpy()
+    else:
+        steady = col.astype("boolean").fillna(False).to_numpy(dtype=bool)
     return table[steady]
+
+
+def _as_float(col: pd.Series) -> np.ndarray:
+    """Column values as float64, NaN where missing or not numeric (``pd.to_numeric(errors="coerce")``)."""
+    if pd.api.types.is_float_dtype(col.dtype) or pd.api.types.is_integer_dtype(col.dtype) \
+            or pd.api.types.is_bool_dtype(col.dtype):
+        return col.to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def symmetry_table(table: pd.DataFrame, *, metrics: list[str]) -> pd.DataFrame:
@@ -237,23 +251,18 @@ def symmetry_table(table: pd.DataFrame, *, metrics: list[str]) -> pd.DataFrame:
         Columns :data:`SYMMETRY_COLUMNS`; SD is the sample SD (ddof = 1, NaN for n < 2);
         n counts finite values.
     """
-    rows = _steady_rows(table)
-    side = rows["side"].astype(str).to_numpy() if "side" in rows.columns else np.array([], dtype=str)
+    used = [c for c in dict.fromkeys(["side", "steady", *metrics]) if c in table.columns]
+    rows = _steady_rows(table[used])  # copy only the columns summarised, not the whole table
+    side = rows["side"].astype(str).to_numpy() if "side" in rows.columns else np.full(len(rows), "", dtype=object)
     out: dict[str, list[Any]] = {c: [] for c in SYMMETRY_COLUMNS}
     stats: dict[str, dict[str, np.ndarray]] = {}
+    # every metric column as float once (NaN where missing or not numeric), then split by side
+    full = np.empty((len(rows), len(metrics)))
+    for j, m in enumerate(metrics):
+        full[:, j] = _as_float(rows[m]) if m in rows.columns else np.nan
     for s in ("left", "right"):
         mask = side == s
-        if metrics:
-            block = np.column_stack(
-                [
-                    pd.to_numeric(rows[m], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[mask]
-                    if m in rows.columns
-                    else np.full(int(mask.sum()), np.nan)
-                    for m in metrics
-                ]
-            ).reshape(int(mask.sum()), len(metrics))
-        else:
-            block = np.empty((int(mask.sum()), 0))
+        block = full[mask]
         finite = np.isfinite(block)
         n = finite.sum(axis=0)
         total = np.where(finite, block, 0.0).sum(axis=0)
@@ -336,6 +345,8 @@ def phase_coordination_index(table: pd.DataFrame, *, reference: str = "longer_sw
     }
     if table.empty or "side" not in table.columns:
         return nan_result
+    # only the columns used below: row selections then copy 5 columns, not the whole stride table
+    table = table[[c for c in ("side", "steady", "swing_time_s", "ic_s", "next_ic_s") if c in table.columns]]
     side = table["side"].astype(str)
     steady = _steady_rows(table)
     steady_side = steady["side"].astype(str)

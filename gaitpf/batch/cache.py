@@ -41,6 +41,8 @@ __all__ = [
     "cache_key",
     "flatten_summary",
     "ResultCache",
+    "to_arrow",
+    "arrow_to_pandas",
 ]
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,33 @@ def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def to_arrow(df: pd.DataFrame) -> Any:
+    """``pyarrow.Table`` of ``df`` as ``df.to_parquet(index=False)`` stores it (pandas metadata kept)."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if df.attrs:  # as pandas' own parquet writer does
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), b"PANDAS_ATTRS": json.dumps(df.attrs).encode()})
+    return table
+
+
+def arrow_to_pandas(table: Any) -> pd.DataFrame:
+    """DataFrame of a ``pyarrow.Table`` exactly as :func:`pandas.read_parquet` builds it."""
+    try:
+        from pandas.io._util import arrow_table_to_pandas
+    except ImportError:  # another pandas layout: go through an in-memory parquet file
+        import io
+
+        import pyarrow.parquet as pq
+
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        buf.seek(0)
+        return pd.read_parquet(buf)
+    return arrow_table_to_pandas(table)
+
+
 class ResultCache:
     """The per-recording result store in ``OUT/.cache/``.
 
@@ -146,14 +175,29 @@ class ResultCache:
     def has(self, key: str) -> bool:
         return (self.root / key / "meta.json").is_file()
 
-    def save(self, key: str, tables: dict[str, pd.DataFrame], meta: dict[str, Any]) -> None:
-        """Write one entry atomically (temporary folder, then rename)."""
+    def save(self, key: str, tables: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+        """Write one entry atomically (temporary folder, then rename).
+
+        ``tables`` maps each of :data:`TABLES` to a DataFrame or to its
+        :func:`to_arrow` conversion (as the batch workers send them).
+
+        Returns
+        -------
+        dict
+            ``{table: pyarrow.Table}``: the tables exactly as written (and as
+            :meth:`load_arrow` would read them back), so a caller holding them need
+            not re-read the entry.
+        """
+        import pyarrow.parquet as pq
+
         dest = self.root / key
+        arrow = {name: to_arrow(tables[name]) if isinstance(tables[name], pd.DataFrame) else tables[name]
+                 for name in TABLES}
         try:
             tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=self.root))
             try:
                 for name in TABLES:
-                    tables[name].to_parquet(tmp / f"{name}.parquet", index=False)
+                    pq.write_table(arrow[name], tmp / f"{name}.parquet")
                 (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True, default=str))
                 if dest.exists():  # a concurrent run finished the same entry first
                     shutil.rmtree(dest, ignore_errors=True)
@@ -163,12 +207,21 @@ class ResultCache:
                     shutil.rmtree(tmp, ignore_errors=True)
         except OSError as exc:
             raise OutputError(f"{dest}: cannot write the cached result ({exc.strerror or exc})") from exc
+        return arrow
 
     def load(self, key: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
         """Read one entry: ``({table: DataFrame}, meta)``."""
         d = self.root / key
         meta = json.loads((d / "meta.json").read_text())
         return {name: pd.read_parquet(d / f"{name}.parquet") for name in TABLES}, meta
+
+    def load_arrow(self, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Read one entry without pandas: ``({table: pyarrow.Table}, meta)``."""
+        import pyarrow.parquet as pq
+
+        d = self.root / key
+        meta = json.loads((d / "meta.json").read_text())
+        return {name: pq.read_table(d / f"{name}.parquet") for name in TABLES}, meta
 
     def remove(self, key: str) -> None:
         shutil.rmtree(self.root / key, ignore_errors=True)

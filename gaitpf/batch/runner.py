@@ -33,11 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
 from ..errors import GaitpfError, InputError
-from .cache import CACHE_DIRNAME, ResultCache, cache_key, flatten_summary, hash_files, params_hash, params_json
+from .cache import (CACHE_DIRNAME, ResultCache, arrow_to_pandas, cache_key, flatten_summary, hash_files, params_hash,
+                    params_json, to_arrow)
 from .discover import RecordingRef, discover, input_files
 
 __all__ = ["BatchReport", "run_batch", "analyze_task", "params_from_dict", "CHUNKED_THRESHOLD_BYTES", "ID_COLUMNS"]
@@ -113,11 +115,13 @@ def params_from_dict(d: dict[str, Any] | None) -> Any:
 
 
 # --------------------------------------------------------------------------- the task
-def _tables(result: Any) -> dict[str, pd.DataFrame]:
+def _tables(result: Any) -> dict[str, Any]:
     row = flatten_summary(result.summary)
     for k in ("subject_id", "session", "trial", "gaitpf_version", "source"):  # path-dependent: see `path`
         row.pop(k, None)
-    return {"strides": result.strides, "symmetry": result.symmetry, "summary": pd.DataFrame([row])}
+    # converted to Arrow here, in the worker, so the main process only writes them
+    return {"strides": to_arrow(result.strides), "symmetry": to_arrow(result.symmetry),
+            "summary": to_arrow(pd.DataFrame([row]))}
 
 
 def analyze_task(ref: RecordingRef, params: Any, cache_dir: str, force: bool = False,
@@ -128,7 +132,8 @@ def analyze_task(ref: RecordingRef, params: Any, cache_dir: str, force: bool = F
     -------
     dict
         ``status`` (``"cached"``, ``"computed"`` or ``"failed"``), ``rel_path``, and
-        ``key``/``input_hash`` (cached, computed), ``tables``/``meta`` (computed) or
+        ``key``/``input_hash`` (cached, computed), ``tables`` (``pyarrow.Table`` per
+        output table, as written to the cache)/``meta`` (computed) or
         ``reason`` (failed).
     """
     start = time.perf_counter()
@@ -153,6 +158,23 @@ def analyze_task(ref: RecordingRef, params: Any, cache_dir: str, force: bool = F
                 "error": type(exc).__name__}
 
 
+def _hdf5_values_bound(path: str | os.PathLike[str]) -> int | None:
+    """Upper bound of the sensor values in an HDF5 recording (sum of the ``values`` dataset sizes).
+
+    The analyzed length of a foot never exceeds its ``values`` dataset, so a bound under
+    the threshold settles "not chunked" with two dataset look-ups instead of the full
+    schema check of :func:`gaitpf.batch.chunked.hdf5_shape` (the reader checks the
+    schema anyway). ``None`` when the quick look fails (then the full check decides).
+    """
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return int(sum(f[s]["values"].size for s in ("left", "right") if s in f))
+    except Exception:  # unclean SWMR file, odd layout...: let hdf5_shape decide and report
+        return None
+
+
 def _analyze_ref(ref: RecordingRef, params: Any, threshold: int) -> tuple[Any, dict[str, Any]]:
     from ..analysis import analyze
     from ..io import detect_format, read_recording
@@ -160,7 +182,11 @@ def _analyze_ref(ref: RecordingRef, params: Any, threshold: int) -> tuple[Any, d
     if detect_format(ref.path) == "hdf5":
         from .chunked import analyze_hdf5_chunked, hdf5_shape
 
-        shape = hdf5_shape(ref.path)
+        bound = _hdf5_values_bound(ref.path)
+        if bound is None or bound * 8 > threshold:  # else certainly small: skip the full shape check
+            shape = hdf5_shape(ref.path)
+        else:
+            shape = {"feet": {}}
         if sum(n * k for n, k in shape["feet"].values()) * 8 > threshold:
             result, info = analyze_hdf5_chunked(ref.path, params)
             return result, {**info, "chunked": True}
@@ -258,21 +284,49 @@ class _Progress:
 
 # --------------------------------------------------------------------------- assembly
 def _assemble(cache: ResultCache, done: list[tuple[RecordingRef, dict[str, Any]]], p_hash: str) -> dict[str, pd.DataFrame]:
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in _SORT}
+    """The output tables, from the cached results in sorted path order.
+
+    Works on the Arrow tables as stored in the cache (those just written are kept in
+    memory by the caller under ``res["arrow"]``, the others are read back), so the
+    result is the same whichever executor ran the tasks: each table is converted to
+    pandas once, not once per recording.
+    """
+    import pyarrow as pa
+
+    parts: dict[str, list[Any]] = {name: [] for name in _SORT}
     for ref, res in sorted(done, key=lambda d: d[0].rel_path):
-        tables, meta = cache.load(res["key"])  # always from the cache: same bytes however it ran
+        if "arrow" in res:
+            tables, meta = res["arrow"], res["meta"]
+        else:
+            tables, meta = cache.load_arrow(res["key"])
         ids = ref.layout_ids or (str(meta["subject_id"]), str(meta["session"]), str(meta["trial"]))
         lead = dict(zip(ID_COLUMNS, (ref.rel_path, *ids, meta["gaitpf_version"], p_hash, res["input_hash"])))
         for name, table in tables.items():
-            front = pd.DataFrame({k: [v] * len(table) for k, v in lead.items()}, index=table.index)
-            parts[name].append(pd.concat([front, table], axis=1))
+            if table.num_rows:
+                parts[name].append((lead, table))
     out = {}
-    for name, frames in parts.items():
-        frames = [f for f in frames if len(f)]
-        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: pd.Series(dtype=object) for c in ID_COLUMNS})
+    for name, items in parts.items():
+        table = _concat_with_ids(items, pa) if items else pd.DataFrame({c: pd.Series(dtype=object) for c in ID_COLUMNS})
         keys = [k for k in _SORT[name] if k in table]
         out[name] = table.sort_values(keys, kind="stable").reset_index(drop=True) if len(table) else table
     return out
+
+
+def _concat_with_ids(items: list[tuple[dict[str, str], Any]], pa: Any) -> pd.DataFrame:
+    """Stack per-recording Arrow tables, each led by its identity columns, into one DataFrame."""
+    schemas = {t.schema.remove_metadata() for _, t in items}
+    if len(schemas) == 1:  # the usual case: one Arrow concatenation, one conversion
+        n = [t.num_rows for _, t in items]
+        body_df = arrow_to_pandas(pa.concat_tables([t for _, t in items]))
+        front = pd.DataFrame({k: np.repeat(np.array([lead[k] for lead, _ in items], dtype=object), n)
+                              for k in ID_COLUMNS})
+        return pd.concat([front, body_df], axis=1)
+    frames = []  # columns or types differ between recordings: let pandas align them
+    for lead, t in items:
+        df = arrow_to_pandas(t)
+        front = pd.DataFrame({k: [v] * len(df) for k, v in lead.items()}, index=df.index)
+        frames.append(pd.concat([front, df], axis=1))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _write(out_dir: Path, tables: dict[str, pd.DataFrame], csv: bool, p_json: str) -> list[str]:
@@ -371,7 +425,7 @@ def run_batch(
                 log.info("%s: failed: %s", ref.rel_path, res["reason"])
             else:
                 if res["status"] == "computed":
-                    cache.save(res["key"], res.pop("tables"), res["meta"])
+                    res["arrow"] = cache.save(res["key"], res.pop("tables"), res["meta"])
                     report.computed.append(ref.rel_path)
                 else:
                     report.reused.append(ref.rel_path)
