@@ -11,7 +11,8 @@ from gaitpf.analysis import AnalysisParams, analyze
 from gaitpf.analysis.events import detect_stance_phases
 from gaitpf.analysis.preprocess import prepare_load
 from gaitpf.io import read_recording
-from gaitpf.live.buffer import HEALTHY_SA_PCT, HEALTHY_SI_PCT, LiveBuffer
+from gaitpf.live.buffer import LiveBuffer
+from gaitpf.live.online import HEALTHY_SA_PCT, HEALTHY_SI_PCT
 from gaitpf.model import QUALITY_GAP_BEFORE, Recording
 from gaitpf.sim.gait_model import GaitParams, WalkingBouts, simulate_trial
 

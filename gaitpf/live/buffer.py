@@ -3,24 +3,8 @@
 Pure of Qt: the acquisition side (a worker thread) calls :meth:`LiveBuffer.push` /
 :meth:`LiveBuffer.push_event`; the GUI pulls :meth:`LiveBuffer.snapshot` on a timer.
 
-Online event detection reuses the *offline* code on a sliding window
-(:func:`gaitpf.analysis.preprocess.prepare_load` then
-:func:`gaitpf.analysis.events.detect_stance_phases` on the last ``window_s`` seconds,
-re-run every ``detect_every_s`` of new data). A stance phase is confirmed once
-``confirm_s`` seconds of data follow its toe-off (so its edge searches see the same
-samples as offline) and is never revised. ``tests/test_live_buffer.py`` shows that the
-confirmed events equal the offline events within one sample on the same data.
-
-Channel health (dead/flat channels, the ``channel_ok`` of ``prepare_load``) is re-estimated
-every ``channel_check_s`` from the window; detection then sums the usable channels (NaN
-propagates) and runs ``prepare_load`` on that one-column total, which is what the offline
-path computes (baseline removal acts on the total).
-
-Running metrics come from :func:`gaitpf.analysis.strides.build_stride_table` on the
-recent confirmed stances (same stride definition, same steady-stride labels) and
-symmetry from :func:`gaitpf.analysis.symmetry.symmetry_index_pct` /
-:func:`~gaitpf.analysis.symmetry.symmetry_angle_pct` of the mean stance and swing times
-of the last ``n_symmetry_strides`` steady strides per side.
+The online stance detection and the running stride metrics (the same offline code on a
+sliding window) live in :mod:`gaitpf.live.online`, which :class:`LiveBuffer` inherits.
 """
 from __future__ import annotations
 
@@ -31,40 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
-import pandas as pd
 
 from ..analysis import AnalysisParams
-from ..analysis.events import detect_stance_phases
-from ..analysis.preprocess import prepare_load
-from ..analysis.strides import build_stride_table
-from ..analysis.symmetry import symmetry_angle_pct, symmetry_index_pct
 from ..errors import SignalError
 from ..model import QUALITY_GAP_BEFORE, SIDES, SensorLayout
+from .online import OnlineAnalysis
 
-__all__ = ["LiveBuffer", "LiveSnapshot", "SideView", "HEALTHY_SI_PCT", "HEALTHY_SA_PCT", "healthy_band"]
+__all__ = ["LiveBuffer", "LiveSnapshot", "SideView"]
 
 log = logging.getLogger(__name__)
-
-
-def _si_of_ratio(ratio: float) -> float:
-    return float(symmetry_index_pct(1.0, ratio))
-
-
-#: Healthy upper limits of |SI| (%) for stance and swing time: Patterson et al. (2010,
-#: Gait Posture 31:241) give symmetry-ratio limits of 1.05 (stance) and 1.06 (swing);
-#: ``SI = 200·(SR − 1)/(SR + 1)`` converts them (4.9 % and 5.8 %).
-HEALTHY_SI_PCT: dict[str, float] = {"stance_time_s": _si_of_ratio(1.05), "swing_time_s": _si_of_ratio(1.06)}
-#: The same limits as symmetry angles (Zifchock et al. 2008), %.
-HEALTHY_SA_PCT: dict[str, float] = {
-    "stance_time_s": float(symmetry_angle_pct(1.0, 1.05)),
-    "swing_time_s": float(symmetry_angle_pct(1.0, 1.06)),
-}
-
-
-def healthy_band(metric: str, index: str = "si") -> float:
-    """Healthy upper limit of |SI| or |SA| (%) for ``stance_time_s`` / ``swing_time_s``."""
-    table = HEALTHY_SI_PCT if index == "si" else HEALTHY_SA_PCT
-    return table[metric]
 
 
 class _Ring:
@@ -171,7 +130,7 @@ class _SideState:
     unseen_from: int = 0          # buffer arrivals not yet handed to the GUI start here (abs idx)
 
 
-class LiveBuffer:
+class LiveBuffer(OnlineAnalysis):
     """Recent frames of both feet, online stance detection and running gait metrics.
 
     Parameters
@@ -353,121 +312,6 @@ class LiveBuffer:
         """Every message so far, oldest first: ``(level, text)``."""
         with self._lock:
             return list(self._messages)
-
-    # ----------------------------------------------------------------- detection
-    def _detect(self, side: str) -> None:
-        st = self._sides[side]
-        ring = st.ring
-        with self._lock:
-            sl = ring.last(self.window_n)
-            # start the window on a block boundary of the offline block grid (block maxima /
-            # minima of the load scale and the swing floor then cover the same samples)
-            a0 = ring.n_total - (sl.stop - sl.start)
-            shift = (-a0) % self.block_n
-            sl = slice(sl.start + shift, sl.stop)
-            n = sl.stop - sl.start
-            a0 += shift
-            need_check = st.channel_ok is None or ring.n_total - st.channel_checked_at >= self.channel_check_n
-            values = ring.values[sl].copy()
-            times = ring.time_s[sl].copy()
-            gcum = ring.gap_cum[sl].copy()
-            st.detected_at = ring.n_total
-        if n < max(self.guard_start_n + self.confirm_n, self.warmup_n, 3):
-            return
-        if need_check:
-            sub = values
-            if values.size > 250_000:  # large insoles: a decimated window is plenty for health
-                sub = values[:: int(np.ceil(values.size / 250_000))]
-            try:
-                ok = prepare_load(sub, sampling_rate_hz=self.fs, unit=self.unit, params=self.params.preprocess).channel_ok
-            except SignalError:
-                return  # nothing loaded yet (all flat): try again with more data
-            st.channel_ok, st.channel_checked_at = ok, a0 + n
-        total = values[:, st.channel_ok].sum(axis=1, dtype=np.float64)
-        try:
-            prep = prepare_load(total, sampling_rate_hz=self.fs, unit=self.unit, params=self.params.preprocess)
-        except SignalError:
-            return
-        found = detect_stance_phases(prep.load, sampling_rate_hz=self.fs, params=self.params.events,
-                                     body_weight_n=self.body_weight_n, invalid=prep.invalid)
-        ic = found["ic_idx"].to_numpy()
-        to = found["to_idx"].to_numpy()
-        last_to = st.stances[-1][1] if st.stances else -1
-        fresh = (ic + a0) > last_to
-        ok = fresh & (to <= n - 1 - self.confirm_n) & ((ic >= self.guard_start_n) | (a0 == 0))
-        new = [(int(i + a0), int(o + a0), float(times[i]), float(times[o]), int(gcum[i]), int(gcum[o]))
-               for i, o in zip(ic[ok], to[ok])]
-        prov = [(float(times[i]), float(times[o])) for i, o in zip(ic[fresh & ~ok], to[fresh & ~ok])]
-        with self._lock:
-            st.provisional = prov
-            if new:
-                st.stances.extend(new)
-                del st.stances[:-500]
-                self._metrics = self._compute_metrics()
-                self.metrics_version += 1
-            self.version += 1
-
-    def stances(self, side: str) -> pd.DataFrame:
-        """All confirmed stance phases of ``side`` (absolute frame indices)."""
-        with self._lock:
-            rows = list(self._sides[side].stances)
-        return pd.DataFrame({"ic_idx": np.array([r[0] for r in rows], np.int64),
-                             "to_idx": np.array([r[1] for r in rows], np.int64)})
-
-    # ----------------------------------------------------------------- metrics
-    def _empty_metrics(self) -> dict[str, Any]:
-        return {"n_strides": {s: 0 for s in self._sides}, "n_steady": {s: 0 for s in self._sides},
-                "cadence_spm": None, "stance_time_s": {}, "swing_time_s": {}, "stance_pct": {},
-                "swing_pct": {}, "si_pct": {}, "sa_pct": {}, "n_symmetry_strides": self.n_symmetry_strides,
-                "history": []}
-
-    def _compute_metrics(self) -> dict[str, Any]:
-        """Stride table of the recent stances (compact indices) → running metrics. Lock held."""
-        keep = self.n_symmetry_strides + self.params.strides.median_window + 4
-        stances, times, gaps = {}, {}, {}
-        n_strides = {}
-        for side, st in self._sides.items():
-            rows = st.stances[-keep:]
-            n_strides[side] = max(len(st.stances) - 1, 0)
-            if not rows:
-                continue
-            # compact index space: events 2j (IC) and 2j+1 (TO) of the kept stances
-            t = np.array([[r[2], r[3]] for r in rows]).ravel()
-            g = np.array([[r[4], r[5]] for r in rows]).ravel()
-            gap_before = np.diff(np.concatenate([[g[0]], g])) > 0
-            stances[side] = pd.DataFrame({"ic_idx": np.arange(0, 2 * len(rows), 2, dtype=np.int64),
-                                          "to_idx": np.arange(1, 2 * len(rows), 2, dtype=np.int64)})
-            times[side], gaps[side] = t, gap_before
-        out = self._empty_metrics()
-        out["n_strides"] = n_strides
-        out["history"] = self._metrics.get("history", [])
-        if not stances:
-            return out
-        table = build_stride_table(stances, times_s=times, sampling_rate_hz=self.fs, params=self.params.strides,
-                                   gap_before=gaps)
-        steady = table[table["steady"]]
-        means: dict[str, dict[str, float]] = {"stance_time_s": {}, "swing_time_s": {}}
-        for side in self._sides:
-            rows = steady[steady["side"] == side].tail(self.n_symmetry_strides)
-            out["n_steady"][side] = int(len(rows))
-            if len(rows):
-                for col in ("stance_time_s", "swing_time_s", "stance_pct", "swing_pct"):
-                    out[col][side] = float(rows[col].mean())
-                for col in means:
-                    means[col][side] = float(rows[col].mean())
-        recent = steady.sort_values("ic_s").tail(2 * self.n_symmetry_strides)
-        out["cadence_spm"] = float(recent["cadence_spm"].median()) if len(recent) else None
-        if len(self._sides) == 2:
-            for col, m in means.items():
-                if "left" in m and "right" in m:
-                    out["si_pct"][col] = float(symmetry_index_pct(m["left"], m["right"]))
-                    out["sa_pct"][col] = float(symmetry_angle_pct(m["left"], m["right"]))
-            if out["si_pct"]:
-                t_now = float(table["next_ic_s"].max())
-                hist = out["history"] + [(t_now, out["si_pct"].get("stance_time_s", np.nan),
-                                          out["si_pct"].get("swing_time_s", np.nan))]
-                out["history"] = hist[-300:]
-        return out
 
     # ----------------------------------------------------------------- consumer side
     def snapshot(self, *, last_s: float = 6.0, max_events: int = 50) -> LiveSnapshot:

@@ -8,7 +8,9 @@ inverse-distance interpolation of the 4 nearest sensels for dense insoles), colo
 through a lookup table into an RGBA ``ImageItem``; the centre-of-pressure trail of the
 current step is drawn on top. Below: total force of both feet over the last seconds with
 initial contact (▲) and toe-off (▼) marks as detected online (hollow = provisional), and
-the running stance/swing symmetry index against the healthy band.
+the running stance/swing symmetry index against the healthy band. The heat-map item is
+in :mod:`gaitpf.live.heatmap`, the text panels in :mod:`gaitpf.live.panels`; this module
+assembles the window, draws the force and symmetry plots and runs the refresh loop.
 
 Cost per frame (the window shares a core with acquisition and recording): the force plot
 has a fixed time axis relative to the newest data, and scrolling moves the curves and
@@ -28,110 +30,15 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.Qt import QtCore, QtWidgets
 
-from ..layouts import INSOLE_LENGTH_MM, foot_outline_mm
-from ..model import SIDES, SensorLayout
-from .buffer import HEALTHY_SI_PCT, LiveBuffer, LiveSnapshot
+from ..model import SIDES
+from .buffer import LiveBuffer, LiveSnapshot
+from .heatmap import FootMap, add_foot_plot
+from .online import HEALTHY_SI_PCT
+from .panels import SIDE_COLORS, banner_text, messages_html, metrics_html, status_html
 
 __all__ = ["LiveWindow", "FootMap", "SIDE_COLORS"]
 
 log = logging.getLogger(__name__)
-
-SIDE_COLORS = {"left": (31, 119, 180), "right": (214, 39, 40)}
-_PITCH_MM = 2.5
-
-
-def _inside_polygon(x: np.ndarray, y: np.ndarray, poly: np.ndarray) -> np.ndarray:
-    """Even-odd rule, vectorized over points and edges."""
-    px, py = poly[:-1, 0], poly[:-1, 1]
-    qx, qy = poly[1:, 0], poly[1:, 1]
-    xs, ys = x[:, None], y[:, None]
-    crosses = ((py <= ys) != (qy <= ys))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        xint = px + (ys - py) * (qx - px) / np.where(qy != py, qy - py, np.inf)
-    return (crosses & (xs < xint)).sum(axis=1) % 2 == 1
-
-
-def _lut() -> np.ndarray:
-    """256 × 4 uint8 colour table (white → yellow → red → dark red; 'pressure' style)."""
-    cmap = pg.ColorMap(pos=[0.0, 0.15, 0.45, 0.75, 1.0],
-                       color=[(250, 250, 250), (255, 237, 160), (254, 153, 41), (217, 48, 31), (120, 0, 30)])
-    return cmap.getLookupTable(0.0, 1.0, 256, alpha=True)
-
-
-class FootMap:
-    """Pressure map of one foot: sensor readings → RGBA image on the insole outline.
-
-    Parameters
-    ----------
-    layout : SensorLayout or None
-        Sensor positions in the insole frame (None: the whole insole shows the total).
-    side : {"left", "right"}
-        The left foot is mirrored (``x_lab = −x_mm``) so both feet look as seen from above.
-    pitch_mm : float
-        Grid pitch of the image, mm.
-    """
-
-    def __init__(self, layout: SensorLayout | None, side: str, pitch_mm: float = _PITCH_MM) -> None:
-        from scipy import sparse
-
-        self.side = side
-        self.sign = -1.0 if side == "left" else 1.0
-        outline = foot_outline_mm()
-        self.outline = np.column_stack([outline[:, 0] * self.sign, outline[:, 1]])
-        x0, x1 = self.outline[:, 0].min() - pitch_mm, self.outline[:, 0].max() + pitch_mm
-        xs = np.arange(x0, x1, pitch_mm) + pitch_mm / 2
-        ys = np.arange(-pitch_mm, INSOLE_LENGTH_MM + pitch_mm, pitch_mm) + pitch_mm / 2
-        self.rect = (float(x0), float(-pitch_mm), float(len(xs) * pitch_mm), float(len(ys) * pitch_mm))
-        gx, gy = np.meshgrid(xs, ys)
-        self.shape = gx.shape
-        inside = _inside_polygon(gx.ravel(), gy.ravel(), self.outline)
-        self.mask = inside.reshape(self.shape)
-        pix = np.flatnonzero(inside)
-        px, py = gx.ravel()[pix], gy.ravel()[pix]
-        if layout is None:
-            self.sx = self.sy = np.zeros(0)
-            w = sparse.csr_matrix(np.ones((len(pix), 1)))
-        else:
-            self.sx, self.sy = layout.x_mm * self.sign, layout.y_mm
-            k = layout.n_sensors
-            d2 = (px[:, None] - self.sx[None, :]) ** 2 + (py[:, None] - self.sy[None, :]) ** 2
-            if k <= 64:
-                # few sensors: a Gaussian blob around each (σ = 0.6 × nearest-neighbour spacing)
-                dd = (self.sx[:, None] - self.sx[None, :]) ** 2 + (self.sy[:, None] - self.sy[None, :]) ** 2
-                np.fill_diagonal(dd, np.inf)
-                nn = np.sqrt(np.median(dd.min(axis=1))) if k > 1 else 30.0
-                sigma = max(10.0, 0.6 * nn)
-                dense = np.exp(-d2 / (2 * sigma**2))
-                dense[dense < 0.02] = 0.0
-                w = sparse.csr_matrix(dense)
-            else:
-                # dense insoles: inverse-distance weights of the 4 nearest sensels (interpolation)
-                nk = 4
-                idx = np.argpartition(d2, nk, axis=1)[:, :nk]
-                dsel = np.sqrt(np.take_along_axis(d2, idx, axis=1)) + 0.5
-                wsel = 1.0 / dsel**2
-                wsel /= wsel.sum(axis=1, keepdims=True)
-                rows = np.repeat(np.arange(len(pix)), nk)
-                w = sparse.csr_matrix((wsel.ravel(), (rows, idx.ravel())), shape=(len(pix), k))
-        self.weights = w
-        self.pix = pix
-        self.lut = _lut()
-        self.rgba = np.zeros(self.shape + (4,), np.uint8)
-
-    def image(self, values: np.ndarray | None, level: float) -> np.ndarray:
-        """RGBA image (rows = y heel→toe, columns = x) of ``values`` scaled by ``level``."""
-        flat = self.rgba.reshape(-1, 4)
-        flat[:] = 0
-        if values is None:
-            flat[self.pix] = self.lut[0]
-            return self.rgba
-        v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
-        if self.weights.shape[1] == 1 and v.size > 1:
-            v = np.array([v.sum()])
-        field = self.weights @ np.clip(v, 0, None)
-        i = np.clip((field / max(level, 1e-9)) * 255.0, 0, 255).astype(np.intp)
-        flat[self.pix] = self.lut[i]
-        return self.rgba
 
 
 class _PlotArea(pg.GraphicsLayoutWidget):
@@ -246,39 +153,14 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.foot_plots: dict[str, pg.PlotItem] = {}
         feet = self.plots.addLayout(row=0, col=0)
         for col, side in enumerate(SIDES):
-            p = feet.addPlot(row=0, col=col, title=f"{side} foot")
-            p.setAspectLocked(True)
-            p.hideAxis("left")
-            p.hideAxis("bottom")
-            p.setMouseEnabled(False, False)
-            p.hideButtons()
-            self.foot_plots[side] = p
             layout = None
             if side in self.buffer.sides:
                 layout = self.buffer._sides[side].layout  # noqa: SLF001 - read-only, set at construction
-            fm = FootMap(layout, side)
+            p, fm, img, cop = add_foot_plot(feet, col, side, layout, side in self.buffer.sides)
+            self.foot_plots[side] = p
             self.maps[side] = fm
-            img = pg.ImageItem()
-            img.setImage(fm.image(None, 1.0), autoLevels=False)
-            img.setRect(QtCore.QRectF(*fm.rect))
-            p.addItem(img)
             self.images[side] = img
-            static = [p.plot(fm.outline[:, 0], fm.outline[:, 1], pen=pg.mkPen((60, 60, 60), width=2))]
-            if 0 < len(fm.sx) <= 64:
-                static.append(pg.ScatterPlotItem(fm.sx, fm.sy, size=4, pen=None, brush=pg.mkBrush(90, 90, 90, 160)))
-                p.addItem(static[-1])
-            for item in static:  # repainted above every new heat map: blit a cached pixmap
-                for part in (item, getattr(item, "curve", None), getattr(item, "scatter", None)):
-                    if part is not None:
-                        part.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-            cop = pg.PlotCurveItem(pen=pg.mkPen((20, 20, 20), width=3), skipFiniteCheck=True)
-            p.addItem(cop)
             self.cop[side] = cop
-            if side not in self.buffer.sides:
-                text = pg.TextItem("no data for this foot", color=(150, 0, 0), anchor=(0.5, 0.5))
-                text.setPos(0, INSOLE_LENGTH_MM / 2)
-                p.addItem(text)
-            p.setRange(xRange=(fm.rect[0], fm.rect[0] + fm.rect[2]), yRange=(-5, INSOLE_LENGTH_MM + 5), padding=0.02)
         self.plots.ci.layout.setRowStretchFactor(0, 5)
 
     def _build_force(self) -> None:
@@ -430,13 +312,13 @@ class LiveWindow(QtWidgets.QMainWindow):
                 self.si_plot.setXRange(max(h[0, 0], h[-1, 0] - 120.0) - 1.0, h[-1, 0] + 1.0, padding=0)
         if snap.metrics_version != self._metrics_version:
             self._metrics_version = snap.metrics_version
-            self._set_text(self.metrics_label, self._metrics_html(snap))
+            self._set_text(self.metrics_label, metrics_html(snap))
         # status: at once when a link, loss or gap count changes, else at most twice a second
         key = (int(snap.elapsed_s * 2), tuple((v.link, v.lost_frames, v.gaps, v.battery_pct)
                                               for v in snap.sides.values()))
         if key != self._status_key:
             self._status_key = key
-            self._set_text(self.status_label, self._status_html(snap))
+            self._set_text(self.status_label, status_html(snap))
         self._update_banner(snap)
 
     def _set_text(self, label: QtWidgets.QLabel, text: str) -> None:
@@ -472,68 +354,12 @@ class LiveWindow(QtWidgets.QMainWindow):
             return
         self.marks.setData(x=np.concatenate(xs), y=np.concatenate(ys), symbol=symbols, brush=brushes, pen=pens)
 
-    def _metrics_html(self, snap: LiveSnapshot) -> str:
-        m = snap.metrics
-        sides = list(snap.sides)
-
-        def fmt(v: Any, spec: str = ".2f", unit: str = "") -> str:
-            return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:{spec}}{unit}"
-
-        rows = [f"<tr><td></td>" + "".join(f"<td><b style='color:rgb{SIDE_COLORS[s]}'>{s}</b></td>" for s in sides)
-                + "</tr>",
-                "<tr><td>strides</td>" + "".join(f"<td>{m['n_strides'].get(s, 0)}</td>" for s in sides) + "</tr>",
-                "<tr><td>stance</td>" + "".join(
-                    f"<td>{fmt(m['stance_time_s'].get(s), '.2f', ' s')} ({fmt(m['stance_pct'].get(s), '.0f', '%')})</td>"
-                    for s in sides) + "</tr>",
-                "<tr><td>swing</td>" + "".join(
-                    f"<td>{fmt(m['swing_time_s'].get(s), '.2f', ' s')} ({fmt(m['swing_pct'].get(s), '.0f', '%')})</td>"
-                    for s in sides) + "</tr>"]
-        html = (f"<div style='font-size:15px'><b>cadence</b> {fmt(m.get('cadence_spm'), '.0f', ' steps/min')}</div>"
-                f"<table cellspacing='6'>{''.join(rows)}</table>")
-        html += f"<div><b>symmetry</b> (last {m.get('n_symmetry_strides')} steady strides per side)</div><table cellspacing='6'>"
-        if len(sides) < 2:
-            html += "<tr><td colspan=3>one foot only: not available</td></tr>"
-        for metric, label in (("stance_time_s", "stance"), ("swing_time_s", "swing")):
-            si = m["si_pct"].get(metric)
-            sa = m["sa_pct"].get(metric)
-            if si is None:
-                if len(sides) == 2:
-                    html += f"<tr><td>{label}</td><td colspan=2>waiting for steady strides…</td></tr>"
-                continue
-            band = HEALTHY_SI_PCT[metric]
-            ok = abs(si) <= band
-            color = "#2e7d32" if ok else "#c62828"
-            html += (f"<tr><td>{label}</td><td><b style='color:{color}'>SI {si:+.1f}%</b></td>"
-                     f"<td>SA {sa:+.1f}%</td><td style='color:#666'>healthy |SI| ≤ {band:.1f}%</td></tr>")
-        html += "</table><div style='color:#666'>SI &gt; 0: right longer</div>"
-        return html
-
-    def _status_html(self, snap: LiveSnapshot) -> str:
-        e = snap.elapsed_s
-        rows = [f"<b>elapsed</b> {int(e // 60):02d}:{int(e % 60):02d}"]
-        for side, v in snap.sides.items():
-            link_ok = v.link in ("connected", "finished")
-            col = "#2e7d32" if link_ok else "#c62828"
-            bat = "–" if v.battery_pct is None else f"{v.battery_pct:.0f}%"
-            rows.append(f"<b style='color:rgb{SIDE_COLORS[side]}'>{side}</b>: {v.frames} frames, lost "
-                        f"{v.lost_frames}, gaps {v.gaps}, link <b style='color:{col}'>{v.link}</b>, battery {bat}")
-        return "<br>".join(rows)
-
     def _update_banner(self, snap: LiveSnapshot) -> None:
-        errors = [t for lvl, t in snap.messages if lvl == "error"]
-        if snap.link_down:
-            text = "⚠ LINK LOST: " + ", ".join(f"{s} insole ({snap.sides[s].link})" for s in snap.link_down)
-        elif errors and any(v.link == "stalled" for v in snap.sides.values()):
-            text = "⚠ " + errors[-1]
-        else:
-            text = ""
+        text = banner_text(snap)
         self._set_text(self.banner, text)
         if self.banner.isVisible() != bool(text):
             self.banner.setVisible(bool(text))
-        colors = {"error": "#c62828", "warning": "#e65100", "info": "#555"}
-        msgs = snap.messages[-5:]
-        self._set_text(self.message_label, "<br>".join(f"<span style='color:{colors.get(l, '#555')}'>{t}</span>"
-                                               for l, t in msgs))
+        self._set_text(self.message_label, messages_html(snap))
 
     # ------------------------------------------------------------------ measurements
     def stats(self) -> dict[str, Any]:
