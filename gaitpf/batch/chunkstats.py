@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.kinetics import BASELINE_PERCENTILE
+from ..analysis.cop import BASELINE_PERCENTILE
 from ..analysis.preprocess import PreprocessParams
 from ..errors import SignalError
 
