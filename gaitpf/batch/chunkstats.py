@@ -30,11 +30,15 @@ __all__ = ["ChannelStats", "percentile_from_sorted", "preprocess_rows", "run_mas
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """numpy's quantile interpolation (``numpy.lib._function_base_impl._lerp``)."""
-    diff = b - a
-    out = a + diff * t
-    hi = t >= 0.5
-    out[hi] = (b - diff * (1 - t))[hi]
+    """numpy's quantile interpolation (``numpy.lib._function_base_impl._lerp``).
+
+    Columns without data carry ±inf order statistics; their NaN result is expected.
+    """
+    with np.errstate(invalid="ignore"):
+        diff = b - a
+        out = a + diff * t
+        hi = t >= 0.5
+        out[hi] = (b - diff * (1 - t))[hi]
     return out
 
 
