@@ -109,6 +109,16 @@ def test_progress_recovers_decreasing_asymmetry(tree):
                zip(st["notes"], st["n_steady_left"], st["n_steady_right"]))
 
 
+def test_relative_change_only_where_the_baseline_exceeds_its_mdc(tree):
+    pr = subject_progress("PF001", root=tree, params=BootstrapParams(n_boot=400))
+    ch = pr.table[pr.table["change_abs"].notna() & pr.table["mdc95"].notna()]
+    baseline = ch["value"] - ch["change_abs"]
+    within = baseline.abs() <= ch["mdc95"]
+    assert within.any() and (~within).any()          # both cases occur in this subject
+    assert ch.loc[within, "change_rel_pct"].isna().all()
+    assert ch.loc[~within, "change_rel_pct"].notna().all()
+
+
 def test_cli_progress_json_and_text(tree, capsys):
     out = run(capsys, "progress", "PF001", "--root", str(tree), "--json", *FAST)
     data = json.loads(out)

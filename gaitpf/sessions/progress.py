@@ -290,6 +290,10 @@ def compute_progress(
                 mdc95 = mdc[m]["mdc95"]
                 row["mdc95"] = mdc95
                 row["exceeds_mdc"] = bool(abs(ch["change_abs"]) > mdc95) if np.isfinite(mdc95) else None
+                if np.isfinite(mdc95) and abs(ch["baseline"]) <= mdc95:
+                    # a baseline within measurement error of perfect symmetry makes a percentage
+                    # of it meaningless (e.g. 0.01 % -> 0.4 % would read "+4000 %"): state none
+                    row.update(change_rel_pct=np.nan, change_rel_ci_low=np.nan, change_rel_ci_high=np.nan)
             rows.append(row)
     table = pd.DataFrame(rows)
     for col in ("change_abs", "change_abs_ci_low", "change_abs_ci_high", "change_rel_pct", "change_rel_ci_low",
