@@ -56,7 +56,8 @@ intervals (Hesterberg 2015) with the block degrees of freedom of overlapping bat
 Schmeiser 1984).</p>
 <p><b>Change versus baseline</b> is given in absolute units (percentage <i>points</i> for indices in %) and
 relative to the baseline value (%), each with its CI from independent bootstrap replicates of the two
-sessions.</p>
+sessions. No relative change is given when the baseline asymmetry is within its MDC95 of perfect symmetry:
+a percentage of measurement noise would be meaningless.</p>
 <p><b>Minimal detectable change</b> MDC95 = 1.96·√2·SEM (Weir 2005). The SEM comes from this patient's own
 data: trial-to-trial (pooled within-session SD of repeated trials, scaled to the number of trials pooled per
 session) when there are enough repeated trials, otherwise split-half (first vs second half of each session's
