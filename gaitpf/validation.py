@@ -40,12 +40,13 @@ Metrics per record (errors = ours − reference):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .analysis.strides import StrideParams, pause_and_outlier
 from .analysis.symmetry import gait_asymmetry_pct, symmetry_index_pct
 
 __all__ = ["ValidationRule", "steady_by_median", "reference_strides", "record_metrics", "TARGETS", "check_targets"]
@@ -56,10 +57,8 @@ class ValidationRule:
     """Matching tolerance and steady-walking rule (defaults = the project's targets)."""
 
     tol_s: float = 0.020
-    median_window: int = 11
-    outlier_fraction: float = 0.2
-    pause_factor: float = 1.8
-    max_stride_s: float = 4.0
+    #: the stride table's own median rule, applied to the reference table too
+    strides: StrideParams = field(default_factory=StrideParams)
 
 
 #: Accuracy targets: metric → (comparison, limit). ``le`` = must be ≤, ``ge`` = ≥.
@@ -85,8 +84,8 @@ def steady_by_median(stride_s: np.ndarray, rule: ValidationRule) -> np.ndarray:
     x = np.asarray(stride_s, dtype=float)
     if len(x) == 0:
         return np.zeros(0, bool)
-    med = pd.Series(x).rolling(rule.median_window, center=True, min_periods=1).median().to_numpy()
-    ok = (np.abs(x - med) <= rule.outlier_fraction * med) & (x <= rule.pause_factor * med) & (x <= rule.max_stride_s)
+    pause, outlier = pause_and_outlier(x, params=rule.strides)
+    ok = ~pause & ~outlier & np.isfinite(x)
     ok[[0, -1]] = False
     return ok
 

@@ -51,7 +51,7 @@ import pandas as pd
 
 from ..errors import SignalError
 
-__all__ = ["StrideParams", "build_stride_table", "STRIDE_COLUMNS", "LABELS"]
+__all__ = ["StrideParams", "build_stride_table", "pause_and_outlier", "STRIDE_COLUMNS", "LABELS"]
 
 STRIDE_COLUMNS: tuple[str, ...] = (
     "side", "stride_no", "ic_idx", "to_idx", "next_ic_idx", "ic_s", "to_s", "next_ic_s",
@@ -156,12 +156,24 @@ def _contralateral(own: dict[str, np.ndarray], c_ic_s: np.ndarray, c_to_s: np.nd
     return {"step": step, "ids": ids, "tds": tds, "ss": ss, "complete": complete.astype(float)}
 
 
+def pause_and_outlier(stride_s: np.ndarray, *, params: StrideParams) -> tuple[np.ndarray, np.ndarray]:
+    """The median rule for one foot's stride-time series (s, time order).
+
+    ``pause``: stride longer than ``pause_factor`` × the centred running median of
+    ``median_window`` strides, or than ``max_stride_s``; ``outlier``: more than
+    ``outlier_fraction`` × that median away from it. Returns two bool arrays.
+    """
+    x = np.asarray(stride_s, dtype=float)
+    med = pd.Series(x).rolling(params.median_window, center=True, min_periods=1).median().to_numpy()
+    pause = (x > params.pause_factor * med) | (x > params.max_stride_s)
+    outlier = np.abs(x - med) > params.outlier_fraction * med
+    return pause, outlier
+
+
 def _labels(stride_s: np.ndarray, gap: np.ndarray, incomplete: np.ndarray, p: StrideParams):
     """Per-stride label, bout id and steady flag for one foot (strides in time order)."""
     m = len(stride_s)
-    med = pd.Series(stride_s).rolling(p.median_window, center=True, min_periods=1).median().to_numpy()
-    pause = (stride_s > p.pause_factor * med) | (stride_s > p.max_stride_s)
-    outlier = np.abs(stride_s - med) > p.outlier_fraction * med
+    pause, outlier = pause_and_outlier(stride_s, params=p)
     breaks = pause | gap
     # bouts: runs of non-break strides; a break stride belongs to no bout (bout_id -1)
     start_new = np.concatenate([[True], breaks[:-1]]) & ~breaks if m else np.zeros(0, bool)
