@@ -79,13 +79,13 @@ def _trim_heap() -> None:
 
 def hdf5_shape(path: str | os.PathLike[str]) -> dict[str, Any]:
     """``{"feet": {side: (n_samples, n_sensors)}, "sampling_rate_hz": fs}`` without reading data."""
-    from ..io.hdf5 import _check_version, _closed_cleanly, _foot_length, open_hdf5
+    from ..io.hdf5 import check_version, closed_cleanly, foot_length, open_hdf5
 
     p = Path(path)
     with open_hdf5(p) as (f, _):
-        _check_version(f, p)
-        clean = _closed_cleanly(f)
-        feet = {s: (_foot_length(f, s, p, clean), int(f[s]["values"].shape[1])) for s in SIDES if s in f}
+        check_version(f, p)
+        clean = closed_cleanly(f)
+        feet = {s: (foot_length(f, s, p, clean), int(f[s]["values"].shape[1])) for s in SIDES if s in f}
         fs = float(f[next(iter(feet))].attrs["sampling_rate_hz"]) if feet else float("nan")
     return {"feet": feet, "sampling_rate_hz": fs}
 
@@ -304,14 +304,14 @@ def analyze_hdf5_chunked(
     from .. import analysis
     from ..analysis import strides as strides_mod
     from ..analysis import kinetics, symmetry
-    from ..io.hdf5 import _check_version, _closed_cleanly, _foot_length, _read_layout, _s, open_hdf5
+    from ..io.hdf5 import as_str, check_version, closed_cleanly, foot_length, open_hdf5, read_layout
     from ..io.hdf5_schema import from_json
 
     params = params or analysis.AnalysisParams()
     p = Path(path)
     with open_hdf5(p) as (f, _):
-        _check_version(f, p)
-        clean = _closed_cleanly(f)
+        check_version(f, p)
+        clean = closed_cleanly(f)
         sides = [s for s in SIDES if s in f]
         if not sides:
             raise SchemaError(f"{p}: neither /left nor /right exists; a recording needs at least one foot")
@@ -326,12 +326,12 @@ def analyze_hdf5_chunked(
         rates = set()
         for side in sides:
             g = f[side]
-            n = _foot_length(f, side, p, clean)
+            n = foot_length(f, side, p, clean)
             k = int(g["values"].shape[1])
             fs = float(g.attrs["sampling_rate_hz"])
             rates.add(fs)
             rows = chunk_samples or max(64, chunk_bytes // (8 * max(k, 1)))
-            layout = _read_layout(g, side, p, k)
+            layout = read_layout(g, side, p, k)
             try:
                 feet[side] = _Foot(side, g, n, fs, params, int(rows), layout, int(chunk_samples or ONE_D_CORE))
                 _trim_heap()
@@ -363,7 +363,7 @@ def analyze_hdf5_chunked(
         rec = Recording(
             feet={s: FootSignals(side=s, values=np.broadcast_to(np.zeros((1, 1), np.float32), (ft.n, 1)),
                                  unit=ft.unit, sampling_rate_hz=ft.fs) for s, ft in feet.items()},
-            subject_id=_s(a["subject_id"]), session=_s(a["session"]), trial=_s(a["trial"]),
+            subject_id=as_str(a["subject_id"]), session=as_str(a["session"]), trial=as_str(a["trial"]),
             body_mass_kg=mass, source=source,
         )
     kin_all = pd.concat(parts).reindex(table.index)

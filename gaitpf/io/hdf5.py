@@ -29,7 +29,11 @@ from .hdf5_schema import (
 )
 from .hdf5_writer import FootSpec, RecordingWriter, write_hdf5
 
-__all__ = ["read_hdf5", "file_info", "is_hdf5", "open_hdf5", "RecordingWriter", "FootSpec", "write_hdf5"]
+__all__ = [
+    "read_hdf5", "file_info", "is_hdf5", "open_hdf5", "RecordingWriter", "FootSpec", "write_hdf5",
+    # building blocks for readers that stream a file in chunks (gaitpf.batch.chunked)
+    "as_str", "check_version", "closed_cleanly", "foot_length", "read_layout",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ def is_hdf5(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _s(value: Any) -> str:
+def as_str(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
@@ -99,7 +103,7 @@ def open_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Iterator[t
         f.close()
 
 
-def _check_version(f: Any, p: Path) -> int:
+def check_version(f: Any, p: Path) -> int:
     if "schema_version" not in f.attrs:
         raise SchemaError(
             f"{p}: no 'schema_version' attribute, so this is not a gaitpf recording; this gaitpf "
@@ -126,11 +130,11 @@ def _check_version(f: Any, p: Path) -> int:
     return version
 
 
-def _closed_cleanly(f: Any) -> bool:
+def closed_cleanly(f: Any) -> bool:
     return bool(int(np.asarray(f.attrs["closed_cleanly"]).item()))
 
 
-def _foot_length(f: Any, side: str, p: Path, clean: bool) -> int:
+def foot_length(f: Any, side: str, p: Path, clean: bool) -> int:
     g = f[side]
     for name in FOOT_DATASETS:
         if name not in g:
@@ -150,17 +154,17 @@ def _foot_length(f: Any, side: str, p: Path, clean: bool) -> int:
     return n
 
 
-def _read_layout(g: Any, side: str, p: Path, n_sensors: int) -> SensorLayout | None:
+def read_layout(g: Any, side: str, p: Path, n_sensors: int) -> SensorLayout | None:
     if "layout" not in g:
         return None
     lg = g["layout"]
     for name in ("x_mm", "y_mm", "region", "ml_zone", "names"):
         if name not in lg:
             raise SchemaError(f"{p}: required dataset /{side}/layout/{name} is missing")
-    strs = {name: tuple(_s(v) for v in lg[name][()]) for name in ("region", "ml_zone", "names")}
+    strs = {name: tuple(as_str(v) for v in lg[name][()]) for name in ("region", "ml_zone", "names")}
     try:
         layout = SensorLayout(
-            x_mm=lg["x_mm"][()], y_mm=lg["y_mm"][()], layout_id=_s(lg.attrs.get("layout_id", "custom")),
+            x_mm=lg["x_mm"][()], y_mm=lg["y_mm"][()], layout_id=as_str(lg.attrs.get("layout_id", "custom")),
             area_mm2=lg["area_mm2"][()] if "area_mm2" in lg else None, **strs,
         )
     except SignalError as exc:
@@ -187,7 +191,7 @@ def _read_annotations(f: Any, p: Path, clean: bool) -> pd.DataFrame:
     for name, dtype in ANNOTATION_DATASETS.items():
         raw = g[name][:n]
         if dtype == "str":
-            cols[name] = pd.Series([_s(v) for v in raw], dtype="object")
+            cols[name] = pd.Series([as_str(v) for v in raw], dtype="object")
         else:
             cols[name] = pd.Series(np.asarray(raw, dtype=dtype))
     return pd.DataFrame(cols)
@@ -229,14 +233,14 @@ def read_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Recording:
     """
     p = Path(path)
     with open_hdf5(p, swmr=swmr) as (f, _used_swmr):
-        _check_version(f, p)
-        clean = _closed_cleanly(f)
+        check_version(f, p)
+        clean = closed_cleanly(f)
         sides = [s for s in SIDES if s in f]
         if not sides:
             raise SchemaError(f"{p}: neither /left nor /right exists; a recording needs at least one foot")
         feet: dict[str, FootSignals] = {}
         for side in sides:
-            n = _foot_length(f, side, p, clean)
+            n = foot_length(f, side, p, clean)
             g = f[side]
             values = np.asarray(g["values"][:n])
             time_s = np.asarray(g["time_s"][:n], dtype="float64")
@@ -245,11 +249,11 @@ def read_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Recording:
                 raise SchemaError(f"{p}: /{side}/time_s has non-finite values (first at sample {bad[0]})")
             try:
                 feet[side] = FootSignals(
-                    side=side, values=values, unit=_s(g.attrs["unit"]),
+                    side=side, values=values, unit=as_str(g.attrs["unit"]),
                     sampling_rate_hz=float(g.attrs["sampling_rate_hz"]), time_s=time_s,
                     sample_counter=np.asarray(g["sample_counter"][:n], dtype="int64"),
                     quality=np.asarray(g["quality"][:n], dtype="uint8"),
-                    layout=_read_layout(g, side, p, values.shape[1]),
+                    layout=read_layout(g, side, p, values.shape[1]),
                     device=from_json(g.attrs.get("device", "{}"), what=f"{p}: /{side} attribute 'device'"),
                 )
             except SignalError as exc:
@@ -258,8 +262,8 @@ def read_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Recording:
         mass = float(a["body_mass_kg"])
         try:
             return Recording(
-                feet=feet, subject_id=_s(a["subject_id"]), session=_s(a["session"]), trial=_s(a["trial"]),
-                body_mass_kg=mass if np.isfinite(mass) else None, created_utc=_s(a["created_utc"]),
+                feet=feet, subject_id=as_str(a["subject_id"]), session=as_str(a["session"]), trial=as_str(a["trial"]),
+                body_mass_kg=mass if np.isfinite(mass) else None, created_utc=as_str(a["created_utc"]),
                 source=from_json(a["source"], what=f"{p}: root attribute 'source'") | {"path": str(p)},
                 annotations=_read_annotations(f, p, clean), truth=_read_truth(f, p),
                 metadata=from_json(a["metadata"], what=f"{p}: root attribute 'metadata'"),
@@ -294,14 +298,14 @@ def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     p = Path(path)
     with open_hdf5(p) as (f, used_swmr):
-        version = _check_version(f, p)
-        clean = _closed_cleanly(f)
+        version = check_version(f, p)
+        clean = closed_cleanly(f)
         ann = _read_annotations(f, p, clean)
         feet: dict[str, Any] = {}
         for side in SIDES:
             if side not in f:
                 continue
-            n = _foot_length(f, side, p, clean)
+            n = foot_length(f, side, p, clean)
             g = f[side]
             fs = float(g.attrs["sampling_rate_hz"])
             t = g["time_s"]
@@ -309,8 +313,8 @@ def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
             feet[side] = {
                 "frames": n,
                 "sensors": int(g["values"].shape[1]),
-                "unit": _s(g.attrs["unit"]),
-                "layout_id": _s(g["layout"].attrs.get("layout_id", "custom")) if "layout" in g else None,
+                "unit": as_str(g.attrs["unit"]),
+                "layout_id": as_str(g["layout"].attrs.get("layout_id", "custom")) if "layout" in g else None,
                 "sampling_rate_hz": fs,
                 "duration_s": round(duration, 6),
                 "n_lost_frames": int(g.attrs.get("n_lost_frames", FOOT_COUNTER_ATTRS["n_lost_frames"])),
@@ -323,11 +327,11 @@ def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
             "path": str(p),
             "format": "gaitpf-hdf5",
             "schema_version": version,
-            "subject_id": _s(f.attrs["subject_id"]),
-            "session": _s(f.attrs["session"]),
-            "trial": _s(f.attrs["trial"]),
+            "subject_id": as_str(f.attrs["subject_id"]),
+            "session": as_str(f.attrs["session"]),
+            "trial": as_str(f.attrs["trial"]),
             "body_mass_kg": mass,
-            "created_utc": _s(f.attrs["created_utc"]),
+            "created_utc": as_str(f.attrs["created_utc"]),
             "closed_cleanly": clean,
             "opened_swmr": used_swmr,
             "sampling_rate_hz": rates[0] if len(rates) == 1 else rates,
