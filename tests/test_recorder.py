@@ -292,3 +292,32 @@ def test_clean_stop_realigns_each_device_clock_offline(tmp_path):
     assert np.median(err_ms) < 1.0 and err_ms.max() < 4.0
     assert fits["left"]["clock_drift_ppm"] == pytest.approx(50.0, abs=5.0)
     assert 1000 * np.abs(crude - true_s).max() > 1000              # the realignment did the work
+
+
+def test_repair_refits_the_clock_a_killed_recorder_never_refitted(tmp_path):
+    """`repair` gives a crashed file the same whole-recording clock fit as a clean stop:
+    time_s, the annotations on that foot and the clock attributes are rewritten."""
+    from gaitpf.io.hdf5 import FootSpec, RecordingWriter, read_hdf5
+    from gaitpf.recording.repair import repair
+
+    rng = np.random.default_rng(4)
+    fs, n = 100.0, 30_000
+    counter = np.arange(n, dtype=np.int64)
+    true_s = counter / (fs * (1 - 40e-6)) + 1.0                  # device slow by 40 ppm
+    host = true_s + 0.0075 * rng.integers(0, 4, n) + rng.exponential(0.004, n)
+    crude = counter / fs
+    path = tmp_path / "crashed.h5"
+    with RecordingWriter(path, subject_id="s", session="1", trial="1", swmr=False,
+                         feet={"left": FootSpec(n_sensors=1, unit="N", sampling_rate_hz=fs)}) as w:
+        w.append("left", np.zeros((n, 1)), time_s=crude, sample_counter=counter, host_time_s=host)
+        w.add_annotation(crude[20_000], 0.5, "gap", "left", "link lost")
+    report = repair(path, force=True)
+    assert set(report.clock_refit) == {"left"} and "clock refitted (left)" in report.summary()
+    rec = read_hdf5(path)
+    err_ms = 1000 * np.abs(rec.feet["left"].time_s - true_s)
+    assert np.median(err_ms) < 1.0 and err_ms.max() < 4.0
+    assert 1000 * np.abs(crude - true_s).max() > 1000
+    with h5py.File(path, "r") as f:
+        assert float(f["left"].attrs["clock_drift_ppm"]) == pytest.approx(-40.0, abs=5.0)
+    onset = float(rec.annotations["onset_s"].iloc[0])
+    assert onset == pytest.approx(true_s[20_000], abs=0.004)     # the annotation moved with its foot

@@ -3,7 +3,7 @@
 Everything the recorder had flushed before it died is copied (through the SWMR read
 path) into a fresh file with the same schema, which atomically replaces FILE. The file
 then says ``closed_cleanly: NO`` (the recording did not end normally) and carries
-``repaired = 1``. A cleanly closed file is left alone (``--force`` rewrites it anyway).
+``repaired = 1``; its time base gets the offline clock refit of a clean stop. A cleanly closed file is left alone (``--force`` rewrites it anyway).
 """
 from __future__ import annotations
 

@@ -7,6 +7,12 @@ is readable through that SWMR path, writes it into a fresh file with the same sc
 (same datasets, dtypes, chunking, compression and attributes; per-foot datasets cut to
 their common length), and atomically replaces the original. The result says
 ``closed_cleanly = 0`` (the recording did not end normally) and ``repaired = 1``.
+
+A killed recorder never ran the offline clock refit of a clean stop, so its ``time_s``
+is the real-time alignment (up to ~14 ms between the feet in the first minutes). Where
+the file holds the device counters and host receive times, the repaired copy gets the
+same whole-recording refit (:func:`~gaitpf.recording.recorder_writer.realign_clocks`):
+``time_s``, the annotation times and the per-foot ``clock_*`` attributes are rewritten.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -47,6 +54,10 @@ class RepairReport:
         or held no real frame (a block half-written when the recorder died or the disk
         filled up).
     n_annotations : int
+    clock_refit : dict
+        Per side, the fitted clock attributes (``clock_offset_s``, ``clock_drift_ppm``,
+        ``clock_residual_ms``) when ``time_s`` was refitted; empty for files without
+        host receive times (imports) or too few frames.
     padded_bytes : int
         Zero bytes appended because the file ended before the size its superblock
         records (a write that failed on a full disk); the missing part reads as empty.
@@ -59,6 +70,7 @@ class RepairReport:
     duration_s: dict[str, float] = field(default_factory=dict)
     trimmed_rows: dict[str, int] = field(default_factory=dict)
     n_annotations: int = 0
+    clock_refit: dict[str, dict[str, float]] = field(default_factory=dict)
     padded_bytes: int = 0
 
     def summary(self) -> str:
@@ -69,6 +81,7 @@ class RepairReport:
         trimmed = sum(self.trimmed_rows.values())
         return (f"{self.path}: repaired; recovered {feet}, {self.n_annotations} annotations"
                 + (f"; dropped {trimmed} half-written rows" if trimmed else "")
+                + (f"; clock refitted ({', '.join(self.clock_refit)})" if self.clock_refit else "")
                 + (f"; the file was {self.padded_bytes} bytes short (failed write)" if self.padded_bytes else ""))
 
 
@@ -154,6 +167,48 @@ def _copy_group(src: Any, dst: Any, lengths: dict[str, int]) -> None:
             _copy_dataset(obj, dst, name, n)
 
 
+class _FileClockTarget:
+    """The part of the recording writer's interface :func:`realign_clocks` uses, on an
+    open h5py file (the repaired copy)."""
+
+    def __init__(self, f: Any, path: Path) -> None:
+        self._f, self.path = f, path
+        self.feet = {
+            side: SimpleNamespace(sampling_rate_hz=float(f[side].attrs["sampling_rate_hz"]))
+            for side in SIDES
+            if side in f and all(c in f[side] for c in ("sample_counter", "host_time_s", "time_s"))
+        }
+
+    def read_column(self, side: str, name: str) -> np.ndarray:
+        return self._f[side][name][:]
+
+    def rewrite_time_s(self, side: str, time_s: np.ndarray) -> None:
+        self._f[side]["time_s"][:] = np.asarray(time_s, dtype="float64")
+
+    def annotation_times(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if "annotations" not in self._f:
+            return np.zeros(0), np.zeros(0), np.zeros(0, dtype=object)
+        g = self._f["annotations"]
+        sides = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in g["side"][:]], dtype=object)
+        return g["onset_s"][:], g["duration_s"][:], sides
+
+    def rewrite_annotation_times(self, onset_s: np.ndarray, duration_s: np.ndarray) -> None:
+        g = self._f["annotations"]
+        g["onset_s"][:] = np.asarray(onset_s, "float64")
+        g["duration_s"][:] = np.asarray(duration_s, "float64")
+
+
+def _refit_clocks(out: Any, path: Path) -> dict[str, dict[str, float]]:
+    """Whole-recording clock refit of the repaired copy; returns the fits per side."""
+    from .recorder_writer import realign_clocks
+
+    fits = realign_clocks(_FileClockTarget(out, path))
+    for side, values in fits.items():
+        for key, value in values.items():
+            out[side].attrs[key] = np.float64(value)
+    return fits
+
+
 def repair(path: str | os.PathLike[str], *, force: bool = False) -> RepairReport:
     """Rewrite a crashed (SWMR-locked or uncleanly closed) recording as a normal file.
 
@@ -220,6 +275,7 @@ def repair(path: str | os.PathLike[str], *, force: bool = False) -> RepairReport
             with atomic_path(p) as tmp:
                 with h5py.File(tmp, "w", libver=LIBVER) as out:
                     _copy_group(f, out, lengths)
+                    report.clock_refit = _refit_clocks(out, p)
                     out.attrs["closed_cleanly"] = np.int8(1 if clean else 0)
                     out.attrs["repaired"] = np.int8(1)
                 # ``f`` is still open on the original (read-only); POSIX rename is fine.
