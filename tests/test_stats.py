@@ -8,27 +8,27 @@ import pandas as pd
 import pytest
 from scipy.signal import lfilter
 
-from gaitpf.sessions import stats
+from gaitpf.sessions import reliability, stats
 from gaitpf.sessions.progress import describe_change
 
 
 # ------------------------------------------------------------------ hand-computed values
 def test_mdc95_formula():
-    assert stats.mdc95(1.0) == pytest.approx(1.96 * math.sqrt(2.0))
-    assert stats.mdc95(0.5) == pytest.approx(1.3859, abs=1e-4)
+    assert reliability.mdc95(1.0) == pytest.approx(1.96 * math.sqrt(2.0))
+    assert reliability.mdc95(0.5) == pytest.approx(1.3859, abs=1e-4)
 
 
 def test_sem_trial_to_trial_hand():
     # session 1: trials 1, 3 (SS 2, df 1); session 2: 2, 4, 6 (SS 8, df 2); one-trial session ignored
-    out = stats.sem_trial_to_trial([[1.0, 3.0], [2.0, 4.0, 6.0], [9.0]])
+    out = reliability.sem_trial_to_trial([[1.0, 3.0], [2.0, 4.0, 6.0], [9.0]])
     assert out["df"] == 3
     assert out["sem_trial"] == pytest.approx(math.sqrt(10 / 3))
     assert out["sem"] == pytest.approx(math.sqrt(10 / 3) / math.sqrt(2.5))
-    assert np.isnan(stats.sem_trial_to_trial([[1.0], [2.0]])["sem"])
+    assert np.isnan(reliability.sem_trial_to_trial([[1.0], [2.0]])["sem"])
 
 
 def test_sem_split_half_hand():
-    out = stats.sem_split_half([(1.0, 2.0), (3.0, 5.0), (np.nan, 1.0)])
+    out = reliability.sem_split_half([(1.0, 2.0), (3.0, 5.0), (np.nan, 1.0)])
     assert out["df"] == 2
     assert out["sem_half"] == pytest.approx(math.sqrt(5 / 4))
     assert out["sem"] == pytest.approx(math.sqrt(5 / 4) / math.sqrt(2))
@@ -36,11 +36,11 @@ def test_sem_split_half_hand():
 
 def test_theil_sen_hand():
     # pairwise slopes: 2, 0.5, 4/3, -1, 1, 3 -> median (1 + 4/3)/2
-    out = stats.theil_sen([1, 2, 3, 4], [1, 3, 2, 5])
+    out = reliability.theil_sen([1, 2, 3, 4], [1, 3, 2, 5])
     assert out["slope"] == pytest.approx((1 + 4 / 3) / 2)
     assert out["intercept"] == pytest.approx(2.5 - out["slope"] * 2.5)
     assert out["slope_ci_low"] <= out["slope"] <= out["slope_ci_high"]
-    assert np.isnan(stats.theil_sen([1, 2], [3, 4])["slope"])
+    assert np.isnan(reliability.theil_sen([1, 2], [3, 4])["slope"])
 
 
 def test_change_vs_baseline_numbers():

@@ -1,6 +1,7 @@
 """Subjects, sessions and trials: metadata, the catalog, and session-to-session statistics.
 
-* :mod:`gaitpf.sessions.stats` — block bootstrap CIs, change vs baseline, MDC, Theil–Sen (pure).
+* :mod:`gaitpf.sessions.stats` — block bootstrap CIs, change vs baseline (pure).
+* :mod:`gaitpf.sessions.reliability` — SEM, MDC95, Theil–Sen trend, few-strides warning (pure).
 * :mod:`gaitpf.sessions.metadata` — session metadata fields, validation, rewriting a file's metadata.
 * :mod:`gaitpf.sessions.catalog` — the rebuildable SQLite index of a recordings tree.
 * :mod:`gaitpf.sessions.compare` — per-session tables and progress from files.

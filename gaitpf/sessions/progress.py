@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import reliability, stats
 from .compare import KINETIC_METRICS, SessionData
 from .metadata import missing_fields
 
@@ -152,7 +152,7 @@ def _prepare_sessions(sessions: Sequence[SessionData], params: stats.BootstrapPa
         common = [m for m in usable[0].cycles.metrics if all(m in t.cycles.metrics for t in usable)]
         sd.cycles = stats.concat_cycles([_subset(t.cycles, common) for t in usable])
         sd.boot = stats.bootstrap_means(sd.cycles, params=params, rng=np.random.default_rng(seeds[i]))
-        w = stats.few_strides_warning({s: sd.n_steady(s) for s in ("left", "right")}, label=f"session {sd.label}")
+        w = reliability.few_strides_warning({s: sd.n_steady(s) for s in ("left", "right")}, label=f"session {sd.label}")
         if w:
             sd.notes.append(w)
             warnings.append(w)
@@ -182,13 +182,13 @@ def _mdc(sessions: Sequence[SessionData], metrics: list[str], index: str) -> dic
             h = [_means(_subset(part, [m])) for part in sd.cycles.split(2)]
             halves.append(tuple(float(stats.index_values(x["left"][0], x["right"][0], index, magnitude=True))
                                 for x in h))
-        tt = stats.sem_trial_to_trial(per_session_trials)
+        tt = reliability.sem_trial_to_trial(per_session_trials)
         if tt["df"] >= 3:
             sem, method, df = tt["sem"], "trial-to-trial (repeated trials within sessions)", tt["df"]
         else:
-            sh = stats.sem_split_half(halves)
+            sh = reliability.sem_split_half(halves)
             sem, method, df = sh["sem"], "split-half (first vs second half of each session)", sh["df"]
-        out[m] = {"sem": sem, "mdc95": stats.mdc95(sem) if np.isfinite(sem) else float("nan"),
+        out[m] = {"sem": sem, "mdc95": reliability.mdc95(sem) if np.isfinite(sem) else float("nan"),
                   "method": method, "df": int(df)}
     return out
 
@@ -308,7 +308,7 @@ def compute_progress(
         for m in metrics:
             sub = table[(table["metric"] == m) & table["comparable"]]
             x = sub["session_no"].to_numpy(float) if have_no else np.arange(1, len(sub) + 1, dtype=float)
-            ts = stats.theil_sen(x, sub["value"].to_numpy(float), confidence=conf)
+            ts = reliability.theil_sen(x, sub["value"].to_numpy(float), confidence=conf)
             ts["x"] = "session_no" if have_no else "session order"
             trend[m] = ts
         if len(used) < 3:
