@@ -48,6 +48,20 @@ reference TO is reproduced to 1–2 ms MAE by ONE constant level per record on t
 baseline-free load in 7 records (control2/3/5, park1/2, als3, park10 ≈ 5 ms), but the
 best level differs between records (0.02–0.12 of the median stance peak; 75–275 ADC counts)
 and no single fraction or count fits all, so it is not used here.
+(c) Level estimators (all 16 records; constants fitted leave-one-record-out as
+a + b·feature). IC and TO do not share one level with hysteresis: above the swing minimum
+the reference IC level is *lower* than the TO level in 15/16 records (TO/IC 1.2–7.4, als3
+0.6); one shared level fits both edges only in clean records (control2/3, park1/2). Even
+an oracle TO (and IC) crossing level chosen from the reference per record *and* per foot
+meets every target in only 6/16 records (adds als2, control2, park2). Estimating the
+level from the signal – swing 90th percentile, load 10/30/50 ms after TO, swing noise,
+stance peak, or the level where the load histogram falls below 5/10/20 % of the
+swing-mode density (best, r = 0.83 with the left oracle level) – meets every target in
+≤ 2/16 records (pooled right stance MAE 14.6–18.1 ms vs 15.0, swing-SI error 3.8–5.1 vs
+3.0 pp): the estimate is off by up to 40–70 units, 1–4 samples on the falling edge, which the
+SI targets do not tolerate. A per-stride knee (decrement below 0.2 × the stride's
+steepest, or max distance under the 100–300 ms chord) fits the clean records (≤ 3.5 ms
+MAE) but not the slow tails (als1, hunt2 ≥ 20 ms). None beats the rule above.
 Reference: Hausdorff JM, Ladin Z, Wei JY (1995) Footswitch system for measurement of the
 temporal parameters of gait. J Biomech 28:347-351.
 """
