@@ -80,7 +80,10 @@ async def test_two_insoles_every_frame_arrives_with_true_values():
             assert np.all(np.diff(cat(blocks[side], "host_time_s")) >= 0)
             np.testing.assert_allclose(cat(blocks[side], "device_time_s"), c / 100.0)
             st = src.status()
-            assert st.frames[side] == c.size and st.lost_frames[side] == 0 and st.bad_packets[side] == 0
+            # status counts frames as they are decoded and queued; the consumer stopped
+            # iterating at 2.5 s, so a packet or two may have been queued after its last item
+            assert c.size <= st.frames[side] <= c.size + 25
+            assert st.lost_frames[side] == 0 and st.bad_packets[side] == 0
             assert st.battery_pct[side] == pytest.approx(ins.battery_start_pct, abs=1.5)
         assert [e for e in events if e.kind != "connected"] == []
 

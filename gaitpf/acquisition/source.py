@@ -74,7 +74,11 @@ class LinkEvent:
 
 @dataclass
 class SourceStatus:
-    """Running counters of a source, per side (for status lines and ``--stats``)."""
+    """Running counters of a source, per side (for status lines and ``--stats``).
+
+    ``frames`` counts frames as the source decodes and queues them, so it can run ahead
+    of what a consumer has taken from the iterator by what is still queued.
+    """
 
     frames: dict[str, int] = field(default_factory=lambda: {"left": 0, "right": 0})
     lost_frames: dict[str, int] = field(default_factory=lambda: {"left": 0, "right": 0})
