@@ -145,11 +145,16 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Analy
             "and the signal is not flat)"
         )
 
-    parts = []
+    # per-side row selections as numpy masks; kinetics reads only the stance bounds (and the index)
+    side_of = table["side"].to_numpy(dtype=object)
+    steady_mask = table["steady"].to_numpy(dtype=bool)
+    bounds = table[["ic_idx", "to_idx"]]
+    kin_cols: dict[str, np.ndarray] = {}
     curves: dict[str, dict[str, np.ndarray]] = {}
     for side in recording.sides:
         foot = recording.feet[side]
-        rows = table[table["side"] == side]
+        sel = side_of == side
+        rows = bounds[sel]
         kin = kinetics.stride_kinetics(
             foot.values,
             prepared[side].load,
@@ -159,14 +164,16 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Analy
             layout=foot.layout,
             channel_ok=prepared[side].channel_ok,
             body_weight_n=bw_n if foot.unit == "N" else None,
+            sensor_baseline=prepared[side].sensor_baseline,
         )
-        parts.append(kin)
-        curves[side] = kinetics.mean_stance_curve(prepared[side].load, strides=rows[rows["steady"]])
-    kin_all = pd.concat(parts).reindex(table.index)
-    table = pd.concat([table, kin_all.drop(columns=[c for c in kin_all if c in table])], axis=1)
+        pos = np.flatnonzero(sel)
+        for c in kin.columns:  # union of both feet's columns, NaN where a foot has none
+            if c not in table.columns:
+                kin_cols.setdefault(c, np.full(len(table), np.nan))[pos] = kin[c].to_numpy(dtype=np.float64)
+        curves[side] = kinetics.mean_stance_curve(prepared[side].load, strides=rows[steady_mask[sel]])
+    table = pd.concat([table, pd.DataFrame(kin_cols, index=table.index)], axis=1)
 
-    steady = table[table["steady"]]
-    n_steady = {s: int((steady["side"] == s).sum()) for s in recording.sides}
+    n_steady = {s: int(np.count_nonzero(steady_mask & (side_of == s))) for s in recording.sides}
     for side, n in n_steady.items():
         if n < 30:
             warnings.append(f"{side} foot: only {n} steady strides (≥ 30 recommended for stable symmetry)")
@@ -215,7 +222,8 @@ def _summary(
     warnings: list[str],
     params: AnalysisParams,
 ) -> dict[str, Any]:
-    steady = table[table["steady"]]
+    side_of = table["side"].to_numpy(dtype=object)
+    steady_mask = table["steady"].to_numpy(dtype=bool)
     out: dict[str, Any] = {
         "gaitpf_version": __version__,
         "subject_id": rec.subject_id,
@@ -225,9 +233,9 @@ def _summary(
         "sampling_rate_hz": float(rec.sampling_rate_hz),
         "duration_s": float(rec.duration_s),
         "sides": list(rec.sides),
-        "n_strides": {s: int((table["side"] == s).sum()) for s in rec.sides},
-        "n_steady_strides": {s: int((steady["side"] == s).sum()) for s in rec.sides},
-        "cadence_spm": _clean(steady["cadence_spm"].median()) if len(steady) else None,
+        "n_strides": {s: int(np.count_nonzero(side_of == s)) for s in rec.sides},
+        "n_steady_strides": {s: int(np.count_nonzero(steady_mask & (side_of == s))) for s in rec.sides},
+        "cadence_spm": _clean(table["cadence_spm"][steady_mask].median()) if steady_mask.any() else None,
     }
     by_metric: dict[Any, dict[str, Any]] = {}
     if len(sym):

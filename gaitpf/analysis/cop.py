@@ -17,9 +17,12 @@ import pandas as pd
 from ..errors import SignalError
 from ..model import REGIONS, SensorLayout
 from . import colstats
-from .segments import _mean_sd, _resample_matrix, _segments, _stride_bounds
+from .segments import _mean_sd, _ordered, _resample_matrix, _segments, _stride_bounds
 
-__all__ = ["MIN_COP_CHANNELS", "BASELINE_PERCENTILE", "sensor_baseline", "cop_trajectory", "mean_cop_path"]
+__all__ = [
+    "MIN_COP_CHANNELS", "BASELINE_PERCENTILE", "baseline_rank", "nonfinite_baseline", "sensor_baseline",
+    "cop_trajectory", "mean_cop_path",
+]
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +30,29 @@ log = logging.getLogger(__name__)
 MIN_COP_CHANNELS = 4
 #: Percentile of each channel over the whole record taken as its unloaded level.
 BASELINE_PERCENTILE = 1.0
-#: Elements of the sensor-load block in one COP matrix product.
+#: Stance samples processed together in the COP metrics (whole stances; temporaries stay in cache).
+STANCE_GROUP_SAMPLES = 16384
+#: Elements of the sensor-load block in one COP matrix product (256 kB of float64: stays in cache,
+#: and the product stays below OpenBLAS's threading threshold: threads cost CPU, not save it, here).
 MATMUL_ELEMENTS = 1 << 15
+
+
+def baseline_rank(n_finite: np.ndarray | int) -> np.ndarray | int:
+    """0-based rank of the sensor baseline among ``n_finite`` finite samples: ``⌊(n − 1)·p/100⌋``."""
+    if np.ndim(n_finite) == 0:
+        return max(int(np.floor((int(n_finite) - 1) * BASELINE_PERCENTILE / 100.0)), 0)
+    n = np.asarray(n_finite)
+    return np.clip(np.floor((n - 1) * BASELINE_PERCENTILE / 100.0).astype(np.int64), 0, None)
+
+
+def nonfinite_baseline(vp: np.ndarray) -> np.ndarray:
+    """:func:`sensor_baseline` of columns holding NaN/inf: the rank-th smallest finite value (0 if none)."""
+    vp = np.asarray(vp).astype(np.float64)
+    finite = np.isfinite(vp)
+    count = finite.sum(axis=0)
+    k = baseline_rank(count)
+    srt = np.sort(np.where(finite, vp, np.inf), axis=0)
+    return np.where(count > 0, srt[np.minimum(k, max(vp.shape[0] - 1, 0)), np.arange(vp.shape[1])], 0.0)
 
 
 def sensor_baseline(values: np.ndarray) -> np.ndarray:
@@ -36,7 +60,10 @@ def sensor_baseline(values: np.ndarray) -> np.ndarray:
 
     Swing phases (≈ 40 % of walking) read the unloaded level, so a low percentile of
     the whole record estimates a sensor's constant offset. Calibrated insoles that read
-    0 in swing get 0. All-NaN channels get 0.
+    0 in swing get 0. All-NaN channels get 0. Precisely: the ``⌊(c − 1)·0.01⌋``-th
+    smallest (0-based) of the ``c`` finite samples of the channel
+    (:func:`baseline_rank`); :func:`gaitpf.analysis.preprocess.prepare_load` computes the
+    same values in its channel-statistics pass (``PreparedLoad.sensor_baseline``).
     """
     v = np.asarray(values)
     if v.dtype not in (np.float32, np.float64):
@@ -46,22 +73,12 @@ def sensor_baseline(values: np.ndarray) -> np.ndarray:
     base = np.zeros(v.shape[1])
     if v.shape[0] == 0:
         return base
-    # channels without NaN/inf (finite min and max): exact order statistic, streamed
-    lo, hi = colstats.column_min_max(v)
-    full = np.isfinite(lo) & np.isfinite(hi)
-    kf = int(np.floor((v.shape[0] - 1) * BASELINE_PERCENTILE / 100.0))
-    if full.all():
-        base[:] = colstats.order_statistics(v, [kf])[0]
-    elif full.any():
-        base[full] = colstats.order_statistics(v[:, full], [kf])[0]
-    part = np.flatnonzero(~full)
-    if part.size:  # NaN as +inf, then the k-th smallest finite value of each column
-        vp = v[:, part].astype(np.float64)
-        finite = np.isfinite(vp)
-        count = finite.sum(axis=0)
-        k = np.clip(np.floor((count - 1) * BASELINE_PERCENTILE / 100.0).astype(np.int64), 0, None)
-        srt = np.sort(np.where(finite, vp, np.inf), axis=0)
-        base[part] = np.where(count > 0, srt[k, np.arange(part.size)], 0.0)
+    # channels without NaN/inf: exact order statistic, streamed (one pass)
+    prof = colstats.column_profile(v, [baseline_rank(v.shape[0])])
+    base[prof.finite] = prof.values[0, prof.finite]
+    part = np.flatnonzero(~prof.finite)
+    if part.size:
+        base[part] = nonfinite_baseline(v[:, part])
     return base
 
 
@@ -180,57 +197,86 @@ def mean_cop_path(
     return {"x_mm": mx["mean"], "y_mm": my["mean"], "x_sd_mm": mx["sd"], "y_sd_mm": my["sd"], "n": mx["n"]}
 
 
-def _stance_reduce_idx(ic: np.ndarray, to: np.ndarray, n: int) -> np.ndarray | None:
-    """``reduceat`` indices whose even segments are the stances ``[ic, to]`` of an n-sample array.
+def _weighted_sums(v: np.ndarray, base: np.ndarray, m: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """``w @ m`` for every sample (or the samples ``rows``), ``w = max(v − base, 0)`` (non-finite → 0).
 
-    The stances must be ordered and disjoint (``ic_i ≤ to_i < ic_{i+1}``); otherwise
-    None (callers then gather the stance samples instead).
+    One pass in row blocks; with ``rows`` each block gathers its rows (no copy of the
+    whole selection).
+
+    ``m`` has zero rows for unusable channels. Each block of ``MATMUL_ELEMENTS`` loads is
+    built in a reused float64 buffer (it stays in cache) and multiplied at once. When
+    every ``base`` value is a value of ``v``'s dtype (always for :func:`sensor_baseline`,
+    an order statistic of ``v``), ``w = fmax(v, base) − base`` takes the maximum in
+    ``v``'s own dtype, fused with the conversion: ``v ≥ base`` gives ``v − base`` and
+    anything else (smaller, NaN, −inf) exactly 0, the same bits as ``fmax(v − base, 0)``.
+    Rows whose product is not finite (+inf readings) are recomputed with the exact loads.
+
+    Returns
+    -------
+    ndarray, shape (n, m.shape[1])
+        A transposed view of a C-ordered (m.shape[1], n) array (each column contiguous).
     """
-    idx = np.empty(2 * ic.size, dtype=np.int64)
-    idx[0::2] = ic
-    idx[1::2] = to + 1
-    if np.any(np.diff(idx) < 0) or (ic.size and (idx[-2] >= n or idx[-1] > n)):
-        return None
-    return idx[:-1] if idx[-1] == n else idx
-
-
-def _weighted_sums(v: np.ndarray, base: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """``w @ m`` for every sample, ``w = max(v − base, 0)`` (non-finite → 0), one pass in row blocks.
-
-    ``m`` has zero rows for unusable channels. ``fmax`` maps NaN and −inf to 0; rows whose
-    product is not finite (+inf readings) are recomputed with the exact loads.
-    """
-    n, k = v.shape
-    rows = max(1, colstats.BLOCK_ELEMENTS // max(k, 1))
+    k = v.shape[1]
+    n = v.shape[0] if rows is None else rows.size
+    step = max(1, MATMUL_ELEMENTS // max(k, 1))
     mt = np.ascontiguousarray(m.T)   # (m.T @ w.T) is the faster BLAS shape for few output columns
     out_t = np.empty((m.shape[1], n))
-    sub = max(1, MATMUL_ELEMENTS // max(k, 1))
-    buf = np.empty((min(rows, n), k))  # reused: no page faults of a fresh block per step
+    low = base.astype(v.dtype)
+    same_dtype = bool(np.array_equal(low.astype(np.float64), base))
+    zero_base = not np.any(base)  # calibrated insoles: w = fmax(v, 0), nothing to subtract
+    buf = np.empty((min(step, n), k))  # reused: no page faults of a fresh block per step
     with np.errstate(invalid="ignore", over="ignore"):  # +inf rows: recomputed below
-        _fill_products(v, base, mt, buf, out_t, rows, sub)
+        for r0 in range(0, n, step):
+            r1 = min(r0 + step, n)
+            w = buf[: r1 - r0]
+            blk = v[r0:r1] if rows is None else np.take(v, rows[r0:r1], axis=0)
+            if same_dtype:
+                np.fmax(blk, low, out=w)
+                if not zero_base:
+                    w -= base
+            else:
+                np.subtract(blk, base, out=w)
+                np.fmax(w, 0.0, out=w)
+            out_t[:, r0:r1] = mt @ w.T  # (matmul's out= with this strided target is not BLAS)
+        bad = np.flatnonzero(~np.isfinite(out_t.sum(axis=0)))  # any non-finite entry of a row
     out = out_t.T
-    bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
     if bad.size:
         usable = np.any(m != 0.0, axis=1)
-        out[bad] = _sensor_loads(v[bad], usable, base) @ m
+        out[bad] = _sensor_loads(v[bad] if rows is None else v[rows[bad]], usable, base) @ m
     return out
 
 
-def _fill_products(v: np.ndarray, base: np.ndarray, mt: np.ndarray, buf: np.ndarray, out_t: np.ndarray,
-                   rows: int, sub: int) -> None:
-    n, k = v.shape
-    for sl in colstats.row_blocks(n, k, rows):
-        w = buf[: sl.stop - sl.start]
-        np.subtract(v[sl], base, out=w)
-        np.fmax(w, 0.0, out=w)
-        # small products stay single-threaded in BLAS (threads cost CPU, not save it, here)
-        for j in range(0, w.shape[0], sub):
-            stop = min(j + sub, w.shape[0])
-            out_t[:, sl.start + j: sl.start + stop] = mt @ w[j:stop].T
+def _stance_cop(sums: np.ndarray, off: np.ndarray, n_pairs: np.ndarray, ordered: bool):
+    """Per-stance COP path, progression, ML excursion, "defined" flag and regional sums.
+
+    ``sums`` holds the per-sample products of consecutive stances (stance i starts at
+    ``off[i]`` and has ``n_pairs[i] + 1`` samples).
+    """
+    mx, my, tot = sums[:, 0], sums[:, 1], sums[:, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # tot = Σw ≥ 0 is 0 only when every w is 0, and then Σw·x = 0 too: 0/0 = NaN (no load)
+        x = mx / tot
+        y = my / tot
+    # step lengths between consecutive samples (both loaded); pairs (j, j+1), j in [ic, to)
+    step = np.hypot(np.diff(x), np.diff(y))
+    step = np.append(np.where(np.isfinite(step), step, 0.0), 0.0)
+    if ordered:               # the stance's own pairs (segments [off, off + n_pairs) of `step`)
+        step_idx = np.empty(2 * off.size, dtype=np.int64)
+        step_idx[0::2] = off
+        step_idx[1::2] = off + n_pairs
+        path = np.add.reduceat(step, step_idx)[0::2]
+    else:                     # overlapping/unordered table: zero the pairs leaving a stance
+        step[off[1:] - 1] = 0.0
+        path = np.add.reduceat(step, off)
+    defined = np.add.reduceat(np.isfinite(x).astype(np.int64), off) >= 2
+    prog = np.fmax.reduceat(y, off) - np.fmin.reduceat(y, off)
+    ml = np.fmax.reduceat(x, off) - np.fmin.reduceat(x, off)
+    per = np.add.reduceat(sums[:, 2:], off, axis=0)    # (stances, 1 + regions + 2)
+    return path, prog, ml, defined, per
 
 
 def _cop_metrics(v: np.ndarray, strides: pd.DataFrame, layout: SensorLayout, usable: np.ndarray,
-                 n_rows: int) -> dict[str, np.ndarray]:
+                 n_rows: int, base: np.ndarray | None = None) -> dict[str, np.ndarray]:
     names = ["cop_path_length_mm", "cop_progression_mm", "cop_ml_excursion_mm",
              *(f"{r}_load_pct" for r in REGIONS), "ml_index"]
     out = {name: np.full(n_rows, np.nan) for name in names}
@@ -241,7 +287,8 @@ def _cop_metrics(v: np.ndarray, strides: pd.DataFrame, layout: SensorLayout, usa
     if rows.size == 0:
         return out
     ic, to = ic[ok], to[ok]
-    base = sensor_baseline(v)
+    if base is None:
+        base = sensor_baseline(v)
     region = np.asarray(layout.region)
     zone = np.asarray(layout.ml_zone)
     # per-sample Σw·x, Σw·y, Σw and Σw of each region / ML zone: one matrix product
@@ -249,38 +296,24 @@ def _cop_metrics(v: np.ndarray, strides: pd.DataFrame, layout: SensorLayout, usa
     groups += [usable & (zone == "lateral"), usable & (zone == "medial")]
     m = np.column_stack([layout.x_mm, layout.y_mm, np.ones(v.shape[1]), *groups]).astype(np.float64)
     m[~usable] = 0.0
-    idx = _stance_reduce_idx(ic, to, v.shape[0])
-    if idx is not None:       # ordered disjoint stances: reduce the whole-record product
-        sums = _weighted_sums(v, base, m)
-        stance = slice(None, None, 2)
-    else:                     # gather the stance samples (overlapping/unordered table)
-        flat, off, _ = _segments(ic, to + 1)
-        sums = _weighted_sums(v[flat], base, m)
-        idx, stance = off, slice(None)
-    mx, my, tot = sums[:, 0], sums[:, 1], sums[:, 2]
-    pos = tot > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        safe = np.where(pos, tot, 1.0)
-        x = np.where(pos, mx / safe, np.nan)
-        y = np.where(pos, my / safe, np.nan)
-    # step lengths between consecutive samples (both loaded); pairs (j, j+1), j in [ic, to)
-    step = np.hypot(np.diff(x), np.diff(y))
-    step = np.append(np.where(np.isfinite(step), step, 0.0), 0.0)
-    if stance.step == 2:
-        step_idx = idx.copy()
-        step_idx[1::2] -= 1               # segments [ic, to) of `step`
-        path = np.add.reduceat(step, step_idx)[stance]
-    else:                                 # gathered: zero the pairs leaving a stance
-        step[off[1:] - 1] = 0.0
-        path = np.add.reduceat(step, off)
-    defined = np.add.reduceat(np.isfinite(x).astype(np.int64), idx)[stance] >= 2
-    prog = (np.fmax.reduceat(y, idx) - np.fmin.reduceat(y, idx))[stance]
-    ml = (np.fmax.reduceat(x, idx) - np.fmin.reduceat(x, idx))[stance]
+    # only the stance samples, a group of whole stances at a time (temporaries stay in cache)
+    flat, off, _ = _segments(ic, to + 1)
+    ordered = _ordered(ic, to)
+    k = ic.size
+    path, prog, ml = np.empty(k), np.empty(k), np.empty(k)
+    defined = np.empty(k, dtype=bool)
+    per = np.empty((k, m.shape[1] - 2))     # per-stance Σw, Σw of each region / ML zone
+    cuts = np.unique(np.searchsorted(off, np.arange(0, flat.size, STANCE_GROUP_SAMPLES), side="right") - 1)
+    for s0, s1 in zip(cuts, np.append(cuts[1:], k)):
+        r0, r1 = off[s0], (off[s1] if s1 < k else flat.size)
+        o = off[s0:s1] - r0
+        sums = _weighted_sums(v, base, m, rows=flat[r0:r1])
+        (path[s0:s1], prog[s0:s1], ml[s0:s1], defined[s0:s1],
+         per[s0:s1]) = _stance_cop(sums, o, (to - ic)[s0:s1], ordered)
     out["cop_path_length_mm"][rows] = np.where(defined, path, np.nan)
     out["cop_progression_mm"][rows] = np.where(defined, prog, np.nan)
     out["cop_ml_excursion_mm"][rows] = np.where(defined, ml, np.nan)
     # regional impulse shares (dt cancels in the ratios)
-    per = np.add.reduceat(sums[:, 2:], idx, axis=0)[stance]    # (strides, 1 + regions + 2)
     total = per[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
         for j, r in enumerate(REGIONS):

@@ -25,9 +25,13 @@ Steps (all vectorized, inputs never mutated):
    (PhysioNet gaitndd control5/park5 drift by > 1000 ADC units) while leaving the step
    edges untouched; for calibrated insoles whose swing reads 0 it is ~0.
 
-Whole-record channel statistics (robust range, maximum) are computed exactly but streamed
-over blocks of rows (:mod:`gaitpf.analysis.colstats`): the input is never copied as a whole
-or converted to float64, so 1000-sensel float32 recordings cost little more than reading.
+Whole-record channel statistics (robust range, maximum and samples at it, and the sensor
+baseline that kinetics needs, ``PreparedLoad.sensor_baseline``) come exactly from ONE pass
+streamed over blocks of rows (:func:`gaitpf.analysis.colstats.column_profile`): the input is
+never copied as a whole or converted to float64, so 1000-sensel float32 recordings cost
+little more than reading. The rolling quantile and the interpolation of the baseline use
+faster equivalents of pandas/numpy (``scipy.ndimage.rank_filter``, a regular-grid
+``np.interp``) that give the same bits.
 
 References: Hausdorff JM et al. (1995) J Biomech 28:347-351 (FSR footswitch signal
 processing); Pataky TC (2012) lower-envelope baseline of pressure insoles.
@@ -35,15 +39,16 @@ processing); Pataky TC (2012) lower-envelope baseline of pressure insoles.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import signal
+from scipy import ndimage, signal
 
 from ..errors import SignalError
-from . import colstats
+from . import colstats, cop
 
 __all__ = ["PreprocessParams", "PreparedLoad", "prepare_load", "lower_envelope"]
 
@@ -121,6 +126,11 @@ class PreparedLoad:
     baseline : ndarray, shape (n,)
         The subtracted swing level (input unit).
     warnings : list of str
+    unit : str
+    sensor_baseline : ndarray, shape (k,), or None
+        Unloaded level of each sensor channel, equal to
+        :func:`gaitpf.analysis.cop.sensor_baseline` of the input (computed in the same
+        statistics pass; kinetics reuses it).
     """
 
     load: np.ndarray
@@ -130,6 +140,7 @@ class PreparedLoad:
     baseline: np.ndarray
     warnings: list[str] = field(default_factory=list)
     unit: str = "au"
+    sensor_baseline: np.ndarray | None = None
 
     def channel_info(self) -> dict[str, Any]:
         """JSON-serialisable channel summary (dead channels, saturation, invalid share)."""
@@ -180,42 +191,93 @@ def _as_float(values: np.ndarray) -> np.ndarray:
     return v[:, None] if v.ndim == 1 else v
 
 
-def _channel_ranges(v: np.ndarray, finite_cols: np.ndarray) -> np.ndarray:
-    """Robust range (99.5th − 0.5th percentile of the finite samples) of every channel.
+#: Percentiles whose difference is a channel's robust range (dead-channel test).
+RANGE_PCT: tuple[float, float] = (0.5, 99.5)
 
-    Same values as ``np.nanpercentile`` on float64, computed without copying the array
-    for channels without NaN/inf (:func:`gaitpf.analysis.colstats.percentiles`).
+
+@dataclass(frozen=True)
+class _ChannelStats:
+    """Whole-record statistics of every channel from one :func:`colstats.column_profile` pass."""
+
+    min: np.ndarray        # NaN where the channel holds NaN (dtype of the values)
+    max: np.ndarray
+    finite: np.ndarray     # channel without NaN/inf
+    range: np.ndarray      # robust range (float64)
+    baseline: np.ndarray   # sensor baseline, as cop.sensor_baseline (float64)
+    n_at_max: np.ndarray   # samples at the maximum (finite channels)
+
+
+def _channel_stats(v: np.ndarray) -> _ChannelStats:
+    """Robust range (99.5th − 0.5th percentile of the finite samples), maximum and sensor baseline.
+
+    Same values as ``np.nanpercentile`` on float64 and :func:`gaitpf.analysis.cop.sensor_baseline`:
+    channels without NaN/inf get them from ONE streaming pass over the (uncopied) array
+    (:func:`gaitpf.analysis.colstats.column_profile`); channels with NaN/inf are converted
+    and handled one by one.
     """
-    k = v.shape[1]
-    hi, lo = np.zeros(k), np.zeros(k)
-    fc = np.flatnonzero(finite_cols)
-    if fc.size == k:
-        lo, hi = colstats.percentiles(v, [0.5, 99.5])
-    elif fc.size:
-        lo[fc], hi[fc] = colstats.percentiles(v[:, fc], [0.5, 99.5])
-    for c in np.flatnonzero(~finite_cols):  # channels with NaN/inf: numpy's nanpercentile
+    n, k = v.shape
+    prev_i, next_i, gamma = colstats.percentile_ranks(n, list(RANGE_PCT))
+    prof = colstats.column_profile(v, np.concatenate([prev_i, next_i, [cop.baseline_rank(n)]]))
+    lo, hi = np.zeros(k), np.zeros(k)
+    base = np.zeros(k)
+    fc = np.flatnonzero(prof.finite)
+    if fc.size:
+        pct = colstats.interpolate_percentiles(prof.values[:2][:, fc], prof.values[2:4][:, fc], gamma)
+        lo[fc], hi[fc] = pct
+        base[fc] = prof.values[4, fc]
+    nf = np.flatnonzero(~prof.finite)
+    if nf.size:
+        base[nf] = cop.nonfinite_baseline(v[:, nf])
+    for c in nf:  # channels with NaN/inf: numpy's nanpercentile
         col = v[:, c].astype(np.float64)
         col[np.isinf(col)] = np.nan
         if not np.isnan(col).all():
-            lo[c], hi[c] = np.nanpercentile(col, [0.5, 99.5])
-    return hi - lo
+            lo[c], hi[c] = np.nanpercentile(col, list(RANGE_PCT))
+    return _ChannelStats(prof.min, prof.max.copy(), prof.finite, hi - lo, base, prof.n_at_max)
 
 
 def _saturated(v: np.ndarray, used: np.ndarray, filled: dict[int, np.ndarray], col_max: np.ndarray,
-               min_run: int) -> np.ndarray:
+               n_at_max: np.ndarray, min_run: int) -> np.ndarray:
     """Samples where a used channel sits at its maximum for ≥ ``min_run`` samples."""
     n = v.shape[0]
     sat = np.zeros(n, dtype=bool)
     plain = np.array([c for c in used if c not in filled], dtype=np.int64)
     cand = list(filled)
     if plain.size:  # a channel reaching its maximum fewer than min_run times cannot saturate
-        at_max = colstats.count_where(v, np.greater_equal, col_max[plain], cols=plain)
-        cand += plain[at_max >= min_run].tolist()
+        cand += plain[n_at_max[plain] >= min_run].tolist()
     for i in range(0, len(cand), 64):  # bounded memory: 64 channels at a time
         group = cand[i : i + 64]
         cols = np.column_stack([filled[c] if c in filled else v[:, c] for c in group])
         sat |= colstats.long_runs(cols >= col_max[group], min_run).any(axis=1)
     return sat
+
+
+def _rolling_quantile(x: np.ndarray, win: int, quantile: float) -> np.ndarray:
+    """``pd.Series(x).rolling(win, center=True, min_periods=1).quantile(quantile)`` (linear), bit for bit.
+
+    For a NaN-free ``x`` the full windows come from two ``scipy.ndimage.rank_filter``
+    passes (order statistics ``⌊q·(win − 1)⌋`` and the next, same centring) combined with
+    pandas' own interpolation ``low + (high − low)·frac``; the ``win/2`` edge windows on
+    each side (fewer values) are left to pandas. Otherwise pandas does everything.
+    """
+    def by_pandas(a: np.ndarray) -> np.ndarray:
+        return pd.Series(a).rolling(win, center=True, min_periods=1).quantile(quantile).to_numpy()
+
+    nb = x.size
+    if nb <= 2 * win or np.isnan(x).any():
+        return by_pandas(x)
+    left = win // 2
+    right = win - 1 - left                    # pandas' centred window: [i − left, i + right]
+    pos = quantile * (win - 1)
+    lo = int(pos)
+    out = ndimage.rank_filter(x, lo, size=win)
+    if pos != lo:
+        high = ndimage.rank_filter(x, lo + 1, size=win)
+        out = out + (high - out) * (pos - lo)
+    out[:left] = by_pandas(x[:win])[:left]
+    if right:
+        out[nb - right:] = by_pandas(x[nb - win:])[win - right:]
+    return out
 
 
 def lower_envelope(
@@ -230,19 +292,63 @@ def lower_envelope(
     n = len(x)
     block = max(1, int(round(block_ms * sampling_rate_hz / 1000.0)))
     n_blocks = math.ceil(n / block)
-    padded = np.full(n_blocks * block, np.nan)
-    padded[:n] = x
-    mins = np.nanmin(padded.reshape(n_blocks, block), axis=1)
+    full = n // block
+    mins = np.empty(n_blocks)
+    grid = np.asarray(x[: full * block], dtype=np.float64).reshape(full, block)
+    if block <= 64:  # a few long strided passes beat one short reduction per block
+        np.copyto(mins[:full], grid[:, 0])
+        for j in range(1, block):
+            np.minimum(mins[:full], grid[:, j], out=mins[:full])
+    else:
+        np.minimum.reduce(grid, axis=1, out=mins[:full])
+    if full < n_blocks:
+        mins[full] = np.min(x[full * block:])
+    if np.isnan(mins).any():  # NaN samples: the minimum of the others (NaN for all-NaN blocks)
+        padded = np.full(n_blocks * block, np.nan)
+        padded[:n] = x
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mins = np.nanmin(padded.reshape(n_blocks, block), axis=1)
     win = max(1, int(round(window_s * 1000.0 / block_ms)))
     series = pd.Series(mins)
     # blocks whose minimum is in the lowest `quantile` of the window are swing blocks;
     # the floor is the median of their minima (unbiased under a linear drift)
-    upper = series.rolling(win, center=True, min_periods=1).quantile(quantile)
-    swing = series.where(series <= upper)
+    upper = _rolling_quantile(mins, win, quantile)
+    swing = series.where(mins <= upper)
     env = swing.rolling(win, center=True, min_periods=1).median().interpolate(limit_direction="both")
     env = env.fillna(series.min()).to_numpy()
-    centres = np.arange(n_blocks) * block + 0.5 * (min(block, n) - 1)
-    return np.interp(np.arange(n), centres, env)
+    return _interp_blocks(n, block, env)
+
+
+def _interp_blocks(n: int, block: int, env: np.ndarray) -> np.ndarray:
+    """``np.interp(arange(n), centres, env)`` for block centres ``j·block + h``, bit for bit.
+
+    Between two centres the samples sit at the same offsets ``h' + 0…block − 1`` from the
+    left centre, so numpy's formula ``slope_j·(x − x_j) + y_j`` (slopes
+    ``(y_{j+1} − y_j)/(x_{j+1} − x_j)``) is evaluated on a (blocks × block) grid; before the
+    first / from the last centre the end values are held, as ``np.interp`` does.
+    """
+    h = 0.5 * (min(block, n) - 1)
+    centres = np.arange(env.size) * block + h
+    if env.size < 2 or not np.isfinite(env).all():
+        return np.interp(np.arange(n), centres, env)
+    first = int(np.floor(h)) + 1                    # first sample after the first centre
+    offs = np.arange(first, first + block) - h      # exact (integers and halves)
+    slopes = (env[1:] - env[:-1]) / (centres[1:] - centres[:-1])
+    out = np.empty(n)
+    n_full = min(env.size - 1, max(n - first, 0) // block)   # intervals whose samples all exist
+    grid = out[first: first + block * n_full].reshape(n_full, block)
+    np.multiply(slopes[:n_full, None], offs[None, :], out=grid)
+    grid += env[:n_full, None]
+    if offs[-1] == block:                           # odd blocks: samples exactly at the centres
+        grid[:, -1] = env[1: n_full + 1]
+    out[:first] = env[0]
+    tail = first + block * n_full
+    if n_full < env.size - 1:                       # the signal ends inside interval n_full
+        out[tail:] = slopes[n_full] * (np.arange(tail, n) - centres[n_full]) + env[n_full]
+    else:                                           # after the last centre: held
+        out[tail:] = env[-1]
+    return out
 
 
 def prepare_load(
@@ -275,9 +381,9 @@ def prepare_load(
     if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
         raise SignalError(f"sampling_rate_hz must be > 0, got {sampling_rate_hz!r}")
     n, k = v.shape
-    # one streaming pass: channels without NaN/inf have a finite minimum and maximum
-    col_min, col_max = colstats.column_min_max(v)
-    finite_cols = np.isfinite(col_min) & np.isfinite(col_max)
+    # one streaming pass: minimum, maximum, robust range and sensor baseline of every channel
+    stats = _channel_stats(v)
+    col_max, finite_cols = stats.max, stats.finite
     any_finite = finite_cols.copy()
     for c in np.flatnonzero(~finite_cols):
         any_finite[c] = np.isfinite(v[:, c]).any()
@@ -286,7 +392,7 @@ def prepare_load(
     warnings: list[str] = []
 
     # -- dead / flat channels
-    rng = _channel_ranges(v, finite_cols)
+    rng = stats.range
     channel_ok = (rng > 0) & (rng >= params.dead_range_fraction * rng.max())
     if not channel_ok.any():
         raise SignalError(
@@ -313,16 +419,22 @@ def prepare_load(
         )
 
     # -- saturation: runs at the channel's own maximum
-    saturated = _saturated(v, used, filled, col_max, params.saturation_min_run)
+    saturated = _saturated(v, used, filled, col_max, stats.n_at_max, params.saturation_min_run)
     if saturated.any():
         warnings.append(f"{100.0 * saturated.mean():.1f}% of samples saturated (sensor at its maximum)")
 
     # -- total load: float64 sum over the used channels, block by block (same rounding as
-    # summing the whole float64 array row by row)
+    # summing the whole float64 array row by row). Without filled channels the float32 ->
+    # float64 conversion happens inside the reduction (numpy's cast buffer): the same
+    # pairwise sum of each row while the row fits the buffer, without a converted copy.
     total = np.empty(n)
     pos = {c: i for i, c in enumerate(used)}
+    cast_in_reduce = not filled and used.size <= np.getbufsize()
     for sl in colstats.row_blocks(n, used.size):
         blk = v[sl] if used.size == k else v[sl][:, used]
+        if cast_in_reduce:
+            np.add.reduce(blk, axis=1, dtype=np.float64, out=total[sl])
+            continue
         blk = blk.astype(np.float64, copy=bool(filled))
         for c, col in filled.items():
             blk[:, pos[c]] = col[sl]
@@ -359,4 +471,5 @@ def prepare_load(
         baseline=baseline,
         warnings=warnings,
         unit=unit,
+        sensor_baseline=stats.baseline,
     )

@@ -119,8 +119,9 @@ def _own_strides(side: str, st: pd.DataFrame, t: np.ndarray, gap: np.ndarray | N
         raise SignalError(f"{side} foot: event index outside the {len(t)} samples of its time base")
     ic, to, nxt = ic_all[:-1], to_all[:-1], ic_all[1:]
     if gap is not None and len(gap):
-        cum = np.concatenate([[0], np.cumsum(np.asarray(gap, dtype=bool))])
-        has_gap = (cum[nxt + 1] - cum[ic + 1]) > 0
+        # a gap flag on a sample in (ic, next ic]: the flagged samples between the two bounds
+        flagged = np.flatnonzero(np.asarray(gap, dtype=bool))
+        has_gap = np.searchsorted(flagged, nxt, side="right") > np.searchsorted(flagged, ic, side="right")
     else:
         has_gap = np.zeros(len(ic), bool)
     return {"ic": ic, "to": to, "next": nxt, "ic_s": t[ic], "to_s": t[to], "next_s": t[nxt], "gap": has_gap}
@@ -231,10 +232,10 @@ def build_stride_table(
     gap_before = gap_before or {}
     sides = [s for s in ("left", "right") if s in stances]
     own: dict[str, dict[str, np.ndarray]] = {}
+    ordered = {side: stances[side].sort_values("ic_idx") for side in sides}
     for side in sides:
-        st = stances[side].sort_values("ic_idx")
         t = np.asarray(times_s[side], dtype=float)
-        own[side] = _own_strides(side, st, t, gap_before.get(side))
+        own[side] = _own_strides(side, ordered[side], t, gap_before.get(side))
     parts = []
     for side in sides:
         o = own[side]
@@ -243,7 +244,7 @@ def build_stride_table(
             continue
         other = "right" if side == "left" else "left"
         if other in stances:
-            st = stances[other].sort_values("ic_idx")
+            st = ordered[other]
             t = np.asarray(times_s[other], dtype=float)
             c = _contralateral(o, t[st["ic_idx"].to_numpy(np.int64)], t[st["to_idx"].to_numpy(np.int64)])
             incomplete = c["complete"] != 1.0
@@ -256,33 +257,32 @@ def build_stride_table(
         label, bout, steady = _labels(stride, o["gap"], incomplete, params)
         ds = c["ids"] + c["tds"]
         parts.append(
-            pd.DataFrame(
-                {
-                    "side": np.full(m, side, dtype=object),
-                    "stride_no": np.arange(m, dtype=np.int64),
-                    "ic_idx": o["ic"],
-                    "to_idx": o["to"],
-                    "next_ic_idx": o["next"],
-                    "ic_s": o["ic_s"],
-                    "to_s": o["to_s"],
-                    "next_ic_s": o["next_s"],
-                    "stride_time_s": stride,
-                    "stance_time_s": stance,
-                    "swing_time_s": swing,
-                    "stance_pct": 100.0 * stance / stride,
-                    "swing_pct": 100.0 * swing / stride,
-                    "step_time_s": c["step"],
-                    "initial_double_support_s": c["ids"],
-                    "terminal_double_support_s": c["tds"],
-                    "double_support_s": ds,
-                    "single_support_s": c["ss"],
-                    "cadence_spm": 120.0 / stride,
-                    "bout_id": bout,
-                    "label": label,
-                    "steady": steady.astype(bool),
-                }
-            )
+            {
+                "side": np.full(m, side, dtype=object),
+                "stride_no": np.arange(m, dtype=np.int64),
+                "ic_idx": o["ic"],
+                "to_idx": o["to"],
+                "next_ic_idx": o["next"],
+                "ic_s": o["ic_s"],
+                "to_s": o["to_s"],
+                "next_ic_s": o["next_s"],
+                "stride_time_s": stride,
+                "stance_time_s": stance,
+                "swing_time_s": swing,
+                "stance_pct": 100.0 * stance / stride,
+                "swing_pct": 100.0 * swing / stride,
+                "step_time_s": c["step"],
+                "initial_double_support_s": c["ids"],
+                "terminal_double_support_s": c["tds"],
+                "double_support_s": ds,
+                "single_support_s": c["ss"],
+                "cadence_spm": 120.0 / stride,
+                "bout_id": bout,
+                "label": label,
+                "steady": steady.astype(bool),
+            }
         )
     if not parts:
         return _empty()
-    return pd.concat(parts, ignore_index=True)[list(STRIDE_COLUMNS)]
+    # one frame from the concatenated columns of both feet (index 0..n-1)
+    return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in STRIDE_COLUMNS})

@@ -211,15 +211,20 @@ def default_metrics(table: pd.DataFrame) -> list[str]:
     return timing + rest
 
 
+def _steady_mask(table: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the steady rows (missing ``steady`` → False; no column → every row)."""
+    if "steady" not in table.columns:
+        return np.ones(len(table), dtype=bool)
+    col = table["steady"]
+    if col.dtype == np.bool_:  # the usual case: no missing values to fill
+        return col.to_numpy()
+    return col.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
 def _steady_rows(table: pd.DataFrame) -> pd.DataFrame:
     if "steady" not in table.columns:
         return table
-    col = table["steady"]
-    if col.dtype == np.bool_:  # the usual case: no missing values to fill
-        steady = col.to_numpy()
-    else:
-        steady = col.astype("boolean").fillna(False).to_numpy(dtype=bool)
-    return table[steady]
+    return table[_steady_mask(table)]
 
 
 def _as_float(col: pd.Series) -> np.ndarray:
@@ -251,15 +256,16 @@ def symmetry_table(table: pd.DataFrame, *, metrics: list[str]) -> pd.DataFrame:
         Columns :data:`SYMMETRY_COLUMNS`; SD is the sample SD (ddof = 1, NaN for n < 2);
         n counts finite values.
     """
-    used = [c for c in dict.fromkeys(["side", "steady", *metrics]) if c in table.columns]
-    rows = _steady_rows(table[used])  # copy only the columns summarised, not the whole table
-    side = rows["side"].astype(str).to_numpy() if "side" in rows.columns else np.full(len(rows), "", dtype=object)
+    steady = _steady_mask(table)  # row selections as numpy masks: no copy of the table
+    n_rows = int(np.count_nonzero(steady))
+    side = (table["side"].astype(str).to_numpy()[steady] if "side" in table.columns
+            else np.full(n_rows, "", dtype=object))
     out: dict[str, list[Any]] = {c: [] for c in SYMMETRY_COLUMNS}
     stats: dict[str, dict[str, np.ndarray]] = {}
     # every metric column as float once (NaN where missing or not numeric), then split by side
-    full = np.empty((len(rows), len(metrics)))
+    full = np.empty((n_rows, len(metrics)))
     for j, m in enumerate(metrics):
-        full[:, j] = _as_float(rows[m]) if m in rows.columns else np.nan
+        full[:, j] = _as_float(table[m])[steady] if m in table.columns else np.nan
     for s in ("left", "right"):
         mask = side == s
         block = full[mask]
@@ -288,10 +294,14 @@ def symmetry_table(table: pd.DataFrame, *, metrics: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _ic_times(rows: pd.DataFrame) -> np.ndarray:
-    """All initial-contact times (s) of one side: every ``ic_s`` and ``next_ic_s``."""
-    parts = [pd.to_numeric(rows[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-             for c in ("ic_s", "next_ic_s") if c in rows.columns]
+def _numeric(table: pd.DataFrame, col: str) -> np.ndarray:
+    """A column as float64, NaN where missing or not numeric."""
+    return pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _ic_times(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """All initial-contact times (s) of the ``rows`` (mask) of one side: every ``ic_s`` and ``next_ic_s``."""
+    parts = [_numeric(table, c)[rows] for c in ("ic_s", "next_ic_s") if c in table.columns]
     if not parts:
         return np.empty(0)
     t = np.concatenate(parts)
@@ -345,26 +355,25 @@ def phase_coordination_index(table: pd.DataFrame, *, reference: str = "longer_sw
     }
     if table.empty or "side" not in table.columns:
         return nan_result
-    # only the columns used below: row selections then copy 5 columns, not the whole stride table
-    table = table[[c for c in ("side", "steady", "swing_time_s", "ic_s", "next_ic_s") if c in table.columns]]
-    side = table["side"].astype(str)
-    steady = _steady_rows(table)
-    steady_side = steady["side"].astype(str)
+    # row selections as numpy masks over the columns used: no copy of the stride table
+    side = table["side"].astype(str).to_numpy()
+    steady = _steady_mask(table)
     ref = reference
     if ref == "longer_swing":
         ref = "left"
-        if "swing_time_s" in steady.columns:
-            sw = pd.to_numeric(steady["swing_time_s"], errors="coerce")
+        if "swing_time_s" in table.columns:
+            sw = pd.to_numeric(table["swing_time_s"], errors="coerce")[steady]
+            steady_side = side[steady]
             sw_l = sw[steady_side == "left"].mean()
             sw_r = sw[steady_side == "right"].mean()
             if np.isfinite(sw_l) and np.isfinite(sw_r) and sw_r > sw_l:
                 ref = "right"
     other = "right" if ref == "left" else "left"
     nan_result["reference_side"] = ref
-    ref_rows = steady[steady_side == ref]
-    t0 = pd.to_numeric(ref_rows.get("ic_s"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    t1 = pd.to_numeric(ref_rows.get("next_ic_s"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    contra = _ic_times(table[side == other])
+    ref_rows = steady & (side == ref)
+    t0 = _numeric(table, "ic_s")[ref_rows]
+    t1 = _numeric(table, "next_ic_s")[ref_rows]
+    contra = _ic_times(table, side == other)
     if t0.size == 0 or contra.size == 0:
         return nan_result
     ok = np.isfinite(t0) & np.isfinite(t1) & (t1 > t0)
