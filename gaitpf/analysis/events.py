@@ -260,13 +260,12 @@ def detect_stance_phases(
     starts, ends = _runs(u > params.low_fraction)
     if len(starts) == 0:
         return empty_stances()
-    high_cum = np.concatenate([[0], np.cumsum(u > params.high_fraction)])
-    keep = (high_cum[ends] - high_cum[starts]) > 0
+    above_high = np.flatnonzero(u > params.high_fraction)
+    keep = np.searchsorted(above_high, ends) > np.searchsorted(above_high, starts)  # reaches high
     starts, ends = starts[keep], ends[keep]
     if len(starts) == 0:
         return empty_stances()
     # first/last sample above high inside each run (anchors of the edge search)
-    above_high = np.flatnonzero(u > params.high_fraction)
     first_high = above_high[np.searchsorted(above_high, starts)]
     last_high = above_high[np.searchsorted(above_high, ends) - 1]
 
@@ -275,10 +274,10 @@ def detect_stance_phases(
     next_bound = np.concatenate([first_high[1:], [n - 1]])
     e = params.edge_fraction
 
-    du = np.diff(u, prepend=u[0]) * sampling_rate_hz  # du[j] = (u[j] - u[j-1]) * fs, S per s
     rise, fall = params.rise_rate_per_s, params.fall_rate_per_s
-    steep_up = du >= rise
-    steep_dn = du <= -fall
+
+    def du_at(j: np.ndarray) -> np.ndarray:  # (u[j] - u[j-1]) * fs in S per s (0 at j = 0), only where needed
+        return (u[j] - u[np.maximum(j - 1, 0)]) * sampling_rate_hz
 
     # IC, step 1: the last sample back at the local floor before the loading crossing
     idx, vals = _window(u, first_high, prev_bound, width, forward=False)
@@ -291,7 +290,7 @@ def detect_stance_phases(
     # walk back from the crossing while the increments stay steep (one slow sample tolerated)
     idx, _ = _window(u, first_high, ic_level, width, forward=False)
     valid = idx >= ic_level[:, None] + 1
-    slow = ~steep_up[np.clip(idx, 0, n - 1)] | ~valid
+    slow = ~(du_at(np.clip(idx, 0, n - 1)) >= rise) | ~valid
     slow_pair = slow & np.concatenate([slow[:, 1:], np.ones((len(slow), 1), bool)], axis=1)
     k = np.argmax(slow_pair, axis=1)  # first offset where this and the previous sample are slow
     ic = np.maximum(idx[np.arange(len(k)), k] + 1, ic_level + 1)
@@ -307,7 +306,7 @@ def detect_stance_phases(
     # forward while the decrements stay steep (one slow sample tolerated)
     idx, _ = _window(u, last_high + 1, to_level, width, forward=True)
     valid = idx <= to_level[:, None]
-    slow = ~steep_dn[np.clip(idx, 0, n - 1)] | ~valid
+    slow = ~(du_at(np.clip(idx, 0, n - 1)) <= -fall) | ~valid
     slow_pair = slow & np.concatenate([slow[:, 1:], np.ones((len(slow), 1), bool)], axis=1)
     k = np.argmax(slow_pair, axis=1)
     to = np.minimum(idx[np.arange(len(k)), k] - 1, to_level)
@@ -332,10 +331,10 @@ def detect_stance_phases(
     # physiological bounds and invalid samples
     dur_ms = (to - ic) * 1000.0 / sampling_rate_hz
     ok = (dur_ms >= params.min_stance_ms) & (dur_ms <= params.max_stance_ms)
-    bad_cum = np.concatenate([[0], np.cumsum(bad)])
+    bad_idx = np.flatnonzero(bad)
     lo = np.clip(ic - 1, 0, n)
     hi = np.clip(to + 2, 0, n)
-    ok &= (bad_cum[hi] - bad_cum[lo]) == 0
+    ok &= np.searchsorted(bad_idx, hi) == np.searchsorted(bad_idx, lo)
     loaded_cum = np.concatenate([[0], np.cumsum(u > params.low_fraction)])
     ok &= (loaded_cum[to] - loaded_cum[ic]) >= params.min_loaded_fraction * (to - ic)
     ic, to = ic[ok], to[ok]
