@@ -14,8 +14,10 @@ Pipeline per foot::
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -84,7 +86,24 @@ def _body_weight_n(rec: Recording) -> float | None:
     return float(rec.body_mass_kg) * 9.80665
 
 
-def analyze(recording: Recording, params: AnalysisParams | None = None) -> AnalysisResult:
+def _map_feet(fn: Callable[[str], Any], sides: tuple[str, ...], n_threads: int | None) -> list[Any]:
+    """``[fn(side) for side in sides]``, the feet in threads when asked (results in side order).
+
+    The feet are independent and numpy releases the GIL in its array loops, so two feet
+    take about the time of one on two cores. A foot's exception is raised as in the
+    sequential loop (the first failing side in order).
+    """
+    if n_threads is None:
+        n_threads = min(len(sides), os.cpu_count() or 1)
+    if n_threads <= 1 or len(sides) <= 1:
+        return [fn(side) for side in sides]
+    with ThreadPoolExecutor(max_workers=min(n_threads, len(sides)), thread_name_prefix="gaitpf-foot") as pool:
+        return list(pool.map(fn, sides))
+
+
+def analyze(
+    recording: Recording, params: AnalysisParams | None = None, *, n_threads: int | None = None
+) -> AnalysisResult:
     """Segment steps and compute per-stride metrics and left/right symmetry.
 
     Parameters
@@ -93,6 +112,11 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Analy
         One walking trial (one or both feet). Not modified.
     params : AnalysisParams, optional
         Tunables; defaults are validated on the PhysioNet gaitndd/gaitpdb data.
+    n_threads : int, optional
+        Threads for the per-foot work (preprocessing, events, kinetics). ``None``: one
+        per foot, up to the number of CPUs; ``1``: everything in the calling thread
+        (use it when the caller already runs one analysis per core, as the batch runner
+        does). The result does not depend on it.
 
     Returns
     -------
@@ -109,13 +133,9 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Analy
     fs = recording.sampling_rate_hz
     bw_n = _body_weight_n(recording)
     source = recording.source.get("path") or recording.source.get("name") or "recording"
+    sides = tuple(recording.sides)
 
-    prepared: dict[str, preprocess.PreparedLoad] = {}
-    stances: dict[str, pd.DataFrame] = {}
-    times: dict[str, np.ndarray] = {}
-    gaps: dict[str, np.ndarray] = {}
-    warnings: list[str] = []
-    for side in recording.sides:
+    def foot_events(side: str) -> tuple[preprocess.PreparedLoad, pd.DataFrame]:
         foot = recording.feet[side]
         try:
             prep = preprocess.prepare_load(
@@ -123,18 +143,27 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Analy
             )
         except SignalError as exc:
             raise SignalError(f"{source}: {side} foot: {exc}") from exc
-        prepared[side] = prep
-        quality = foot.quality if foot.quality is not None else np.zeros(foot.n_samples, np.uint8)
-        gaps[side] = (np.asarray(quality) & QUALITY_GAP_BEFORE) != 0
-        stances[side] = events.detect_stance_phases(
+        stance = events.detect_stance_phases(
             prep.load,
             sampling_rate_hz=fs,
             params=params.events,
             body_weight_n=bw_n if foot.unit == "N" else None,
             invalid=prep.invalid,
         )
+        return prep, stance
+
+    per_foot = _map_feet(foot_events, sides, n_threads)
+    prepared = {side: prep for side, (prep, _) in zip(sides, per_foot)}
+    stances = {side: stance for side, (_, stance) in zip(sides, per_foot)}
+    times: dict[str, np.ndarray] = {}
+    gaps: dict[str, np.ndarray] = {}
+    warnings: list[str] = []
+    for side in sides:
+        foot = recording.feet[side]
+        quality = foot.quality if foot.quality is not None else np.zeros(foot.n_samples, np.uint8)
+        gaps[side] = (np.asarray(quality) & QUALITY_GAP_BEFORE) != 0
         times[side] = foot.times_s()
-        warnings.extend(f"{side} foot: {w}" for w in prep.warnings)
+        warnings.extend(f"{side} foot: {w}" for w in prepared[side].warnings)
 
     table = strides.build_stride_table(
         stances, times_s=times, sampling_rate_hz=fs, params=params.strides, gap_before=gaps
@@ -149,9 +178,8 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Analy
     side_of = table["side"].to_numpy(dtype=object)
     steady_mask = table["steady"].to_numpy(dtype=bool)
     bounds = table[["ic_idx", "to_idx"]]
-    kin_cols: dict[str, np.ndarray] = {}
-    curves: dict[str, dict[str, np.ndarray]] = {}
-    for side in recording.sides:
+
+    def foot_kinetics(side: str) -> tuple[pd.DataFrame, dict[str, Any]]:
         foot = recording.feet[side]
         sel = side_of == side
         rows = bounds[sel]
@@ -166,11 +194,16 @@ def analyze(recording: Recording, params: AnalysisParams | None = None) -> Analy
             body_weight_n=bw_n if foot.unit == "N" else None,
             sensor_baseline=prepared[side].sensor_baseline,
         )
-        pos = np.flatnonzero(sel)
+        return kin, kinetics.mean_stance_curve(prepared[side].load, strides=rows[steady_mask[sel]])
+
+    kin_cols: dict[str, np.ndarray] = {}
+    curves: dict[str, dict[str, np.ndarray]] = {}
+    for side, (kin, curve) in zip(sides, _map_feet(foot_kinetics, sides, n_threads)):
+        pos = np.flatnonzero(side_of == side)
         for c in kin.columns:  # union of both feet's columns, NaN where a foot has none
             if c not in table.columns:
                 kin_cols.setdefault(c, np.full(len(table), np.nan))[pos] = kin[c].to_numpy(dtype=np.float64)
-        curves[side] = kinetics.mean_stance_curve(prepared[side].load, strides=rows[steady_mask[sel]])
+        curves[side] = curve
     table = pd.concat([table, pd.DataFrame(kin_cols, index=table.index)], axis=1)
 
     n_steady = {s: int(np.count_nonzero(steady_mask & (side_of == s))) for s in recording.sides}

@@ -125,8 +125,12 @@ def _tables(result: Any) -> dict[str, Any]:
 
 
 def analyze_task(ref: RecordingRef, params: Any, cache_dir: str, force: bool = False,
-                 chunked_threshold_bytes: int = CHUNKED_THRESHOLD_BYTES) -> dict[str, Any]:
+                 chunked_threshold_bytes: int = CHUNKED_THRESHOLD_BYTES,
+                 n_threads: int | None = None) -> dict[str, Any]:
     """Analyze one recording (runs in a worker process); never raises.
+
+    ``n_threads`` goes to :func:`gaitpf.analysis.analyze` (1 when the executor already
+    runs one analysis per core).
 
     Returns
     -------
@@ -145,7 +149,7 @@ def analyze_task(ref: RecordingRef, params: Any, cache_dir: str, force: bool = F
             with open(meta_path, encoding="utf-8") as fh:
                 meta = json.load(fh)
             return {"status": "cached", "rel_path": ref.rel_path, "key": key, "input_hash": input_hash, "meta": meta}
-        result, info = _analyze_ref(ref, params, chunked_threshold_bytes)
+        result, info = _analyze_ref(ref, params, chunked_threshold_bytes, n_threads)
         meta = {"rel_path": ref.rel_path, "format": ref.fmt, "input_hash": input_hash, "gaitpf_version": __version__,
                 "params_hash": params_hash(params), "analysis_s": time.perf_counter() - start, **info}
         return {"status": "computed", "rel_path": ref.rel_path, "key": key, "input_hash": input_hash,
@@ -175,7 +179,8 @@ def _hdf5_values_bound(path: str | os.PathLike[str]) -> int | None:
         return None
 
 
-def _analyze_ref(ref: RecordingRef, params: Any, threshold: int) -> tuple[Any, dict[str, Any]]:
+def _analyze_ref(ref: RecordingRef, params: Any, threshold: int,
+                 n_threads: int | None = None) -> tuple[Any, dict[str, Any]]:
     from ..analysis import analyze
     from ..io import detect_format, read_recording
 
@@ -197,7 +202,7 @@ def _analyze_ref(ref: RecordingRef, params: Any, threshold: int) -> tuple[Any, d
         "sensor_samples": int(sum(f.n_samples * f.n_sensors for f in rec.feet.values())),
         "chunked": False,
     }
-    return analyze(rec, params), info
+    return analyze(rec, params, n_threads=n_threads), info
 
 
 # --------------------------------------------------------------------------- executors
@@ -207,7 +212,7 @@ def _local(refs: list[RecordingRef], args: tuple, jobs: int) -> Iterator[dict[st
         return (analyze_task(ref, *args) for ref in refs)
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(refs)), mp_context=ctx)
-    futures = {pool.submit(analyze_task, ref, *args): ref for ref in refs}
+    futures = {pool.submit(analyze_task, ref, *args, n_threads=1): ref for ref in refs}  # a process per core
 
     def results() -> Iterator[dict[str, Any]]:
         try:
@@ -238,7 +243,7 @@ def _dask(refs: list[RecordingRef], args: tuple, address: str) -> Iterator[dict[
     except (OSError, TimeoutError) as exc:
         raise InputError(f"cannot connect to the Dask scheduler at {address!r} ({exc}); is it running?") from exc
     try:
-        futures = {client.submit(analyze_task, ref, *args, pure=False): ref for ref in refs}
+        futures = {client.submit(analyze_task, ref, *args, n_threads=1, pure=False): ref for ref in refs}
         for fut in dask_as_completed(list(futures)):
             try:
                 yield fut.result()
