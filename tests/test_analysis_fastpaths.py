@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gaitpf.analysis import analyze, colstats, cop, kinetics, preprocess
+from gaitpf.analysis import analyze, baseline, colstats, cop, kinetics, preprocess
 from gaitpf.analysis.segments import _argmax_in_place, _seg_argmax, _segments
 from gaitpf.errors import SignalError
 from gaitpf.sim.gait_model import GaitParams, simulate_trial
@@ -124,10 +124,10 @@ def test_lower_envelope_equals_reference_bit_for_bit() -> None:
 def test_rolling_quantile_and_block_interp_hand_values() -> None:
     x = np.array([5.0, 1.0, 4.0, 2.0, 3.0, 9.0, 0.0, 8.0, 7.0, 6.0, 2.5, 1.5])
     ref = pd.Series(x).rolling(4, center=True, min_periods=1).quantile(0.5).to_numpy()
-    np.testing.assert_array_equal(preprocess._rolling_quantile(x, 4, 0.5), ref)
+    np.testing.assert_array_equal(baseline._rolling_quantile(x, 4, 0.5), ref)
     assert ref[5] == 2.5  # window x[3:7] = 2, 3, 9, 0 -> sorted 0 2 3 9 -> index 1.5 -> 2 + 0.5·(3 − 2)
     # centres at 1.5, 5.5 (block 4 of 8 samples): held, then linear, then held
-    out = preprocess._interp_blocks(8, 4, np.array([0.0, 8.0]))
+    out = baseline._interp_blocks(8, 4, np.array([0.0, 8.0]))
     np.testing.assert_array_equal(out, [0.0, 0.0, 1.0, 3.0, 5.0, 7.0, 8.0, 8.0])
     np.testing.assert_array_equal(out, np.interp(np.arange(8), [1.5, 5.5], [0.0, 8.0]))
 
@@ -199,3 +199,23 @@ def test_analyze_float32_and_float64_inputs_agree() -> None:
     a, b = analyze(rec), analyze(rec64)
     pd.testing.assert_frame_equal(a.strides, b.strides)
     pd.testing.assert_frame_equal(a.symmetry, b.symmetry)
+
+
+def test_feet_in_threads_give_the_sequential_result() -> None:
+    rec, _ = simulate_trial(GaitParams(seed=5), duration_s=40.0)
+    one, two = analyze(rec, n_threads=1), analyze(rec, n_threads=2)
+    pd.testing.assert_frame_equal(one.strides, two.strides)
+    pd.testing.assert_frame_equal(one.symmetry, two.symmetry)
+    assert one.summary == two.summary and one.warnings == two.warnings
+    for side in ("left", "right"):
+        np.testing.assert_array_equal(one.curves[side]["mean"], two.curves[side]["mean"])
+
+
+def test_feet_in_threads_raise_the_first_failing_side() -> None:
+    rec, _ = simulate_trial(GaitParams(seed=5), duration_s=20.0)
+    dead = {s: dataclasses.replace(f, values=np.full_like(f.values, np.nan)) for s, f in rec.feet.items()}
+    with pytest.raises(SignalError, match="left foot"):
+        analyze(rec.replace(feet=dead), n_threads=2)
+    only_right = {**rec.feet, "right": dead["right"]}
+    with pytest.raises(SignalError, match="right foot"):
+        analyze(rec.replace(feet=only_right), n_threads=2)

@@ -51,7 +51,7 @@ import pandas as pd
 
 from ..errors import SignalError
 
-__all__ = ["StrideParams", "build_stride_table", "pause_and_outlier", "STRIDE_COLUMNS", "LABELS"]
+__all__ = ["StrideParams", "build_stride_table", "pause_and_outlier", "steady_mask", "STRIDE_COLUMNS", "LABELS"]
 
 STRIDE_COLUMNS: tuple[str, ...] = (
     "side", "stride_no", "ic_idx", "to_idx", "next_ic_idx", "ic_s", "to_s", "next_ic_s",
@@ -286,3 +286,13 @@ def build_stride_table(
         return _empty()
     # one frame from the concatenated columns of both feet (index 0..n-1)
     return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in STRIDE_COLUMNS})
+
+
+def steady_mask(table: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the steady rows (missing ``steady`` → False; no column → every row)."""
+    if "steady" not in table.columns:
+        return np.ones(len(table), dtype=bool)
+    col = table["steady"]
+    if col.dtype == np.bool_:  # the usual case: no missing values to fill
+        return col.to_numpy()
+    return col.astype("boolean").fillna(False).to_numpy(dtype=bool)
