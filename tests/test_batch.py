@@ -69,7 +69,9 @@ def first_run(archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _cache_entries(out: Path) -> set[str]:
     cache = out / ".cache"
-    return {p.name for p in cache.iterdir() if (p / "meta.json").is_file()} if cache.exists() else set()
+    # complete entries only: a ".KEY.*" folder is one being written (meta.json comes last before the rename)
+    return ({p.name for p in cache.iterdir() if not p.name.startswith(".") and (p / "meta.json").is_file()}
+            if cache.exists() else set())
 
 
 # ---------------------------------------------------------------- small pieces
@@ -147,7 +149,14 @@ def test_resume_after_killed_batch(archive: Path, first_run: Path, tmp_path: Pat
     done_before = _cache_entries(out)
     assert 1 <= len(done_before) < GOOD, "the batch must be killed mid-way"
     assert not (out / "summary.parquet").exists()
+    # a half-written entry of a run killed long ago goes; one of a possibly running batch stays
+    old, young = out / ".cache" / ".deadbeef.old", out / ".cache" / ".cafe.young"
+    for p in (old, young):
+        p.mkdir()
+        (p / "meta.json").write_text("{")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
     report = run_batch(archive, out, jobs=2)
+    assert not old.exists() and young.exists()
     assert report.n_reused == len(done_before)
     assert report.n_computed == GOOD - len(done_before)
     assert not set(report.computed) & set(report.reused)

@@ -24,6 +24,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -48,6 +49,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CACHE_DIRNAME = ".cache"
+#: A half-written entry folder older than this (s) belongs to no running batch: deleted.
+STALE_TEMPORARY_S = 3600.0
 #: Tables of one cached result.
 TABLES: tuple[str, ...] = ("strides", "symmetry", "summary")
 _BLOCK = 1 << 20
@@ -164,6 +167,22 @@ class ResultCache:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"{self.root}: cannot create the result cache ({exc.strerror})") from exc
+        self._remove_stale_temporaries()
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete entry folders a killed run left half-written (``.KEY.*``, untouched for an hour).
+
+        Younger ones may belong to a run still writing into the same folder: they stay
+        (they are never read either way).
+        """
+        now = time.time()
+        for p in self.root.glob(".*"):
+            try:
+                if p.is_dir() and now - p.stat().st_mtime > STALE_TEMPORARY_S:
+                    shutil.rmtree(p, ignore_errors=True)
+                    log.info("removed %s, left half-written by an interrupted run", p)
+            except OSError:  # vanished meanwhile (the other run finished it)
+                continue
 
     def keys(self) -> set[str]:
         """Keys of the complete entries."""
