@@ -219,3 +219,15 @@ def test_feet_in_threads_raise_the_first_failing_side() -> None:
     only_right = {**rec.feet, "right": dead["right"]}
     with pytest.raises(SignalError, match="right foot"):
         analyze(rec.replace(feet=only_right), n_threads=2)
+
+
+def test_default_threads_only_for_long_recordings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gaitpf.analysis as A
+
+    rec, _ = simulate_trial(GaitParams(seed=5), duration_s=20.0)
+    assert A._default_threads(rec) == 1
+    monkeypatch.setattr(A, "THREADS_MIN_VALUES", rec.feet["left"].values.size)
+    monkeypatch.setattr(A.os, "cpu_count", lambda: 8)
+    assert A._default_threads(rec) == 2      # one per foot
+    monkeypatch.setattr(A.os, "cpu_count", lambda: 1)
+    assert A._default_threads(rec) == 1

@@ -31,6 +31,10 @@ __all__ = ["AnalysisParams", "AnalysisResult", "analyze", "SUMMARY_METRICS"]
 
 log = logging.getLogger(__name__)
 
+#: Sensor values (samples x sensors) of one foot from which ``analyze`` uses a thread per foot
+#: by default (2**20: about 11 min of 16 sensors at 100 Hz; measured break-even 10-20 min on 2 cores).
+THREADS_MIN_VALUES = 1 << 20
+
 #: Metrics whose left/right means and symmetry always appear in the summary.
 SUMMARY_METRICS: tuple[str, ...] = ("stride_time_s", "stance_time_s", "swing_time_s")
 
@@ -86,19 +90,24 @@ def _body_weight_n(rec: Recording) -> float | None:
     return float(rec.body_mass_kg) * 9.80665
 
 
-def _map_feet(fn: Callable[[str], Any], sides: tuple[str, ...], n_threads: int | None) -> list[Any]:
-    """``[fn(side) for side in sides]``, the feet in threads when asked (results in side order).
+def _map_feet(fn: Callable[[str], Any], sides: tuple[str, ...], n_threads: int) -> list[Any]:
+    """``[fn(side) for side in sides]``, the feet in up to ``n_threads`` threads (results in side order).
 
     The feet are independent and numpy releases the GIL in its array loops, so two feet
     take about the time of one on two cores. A foot's exception is raised as in the
     sequential loop (the first failing side in order).
     """
-    if n_threads is None:
-        n_threads = min(len(sides), os.cpu_count() or 1)
     if n_threads <= 1 or len(sides) <= 1:
         return [fn(side) for side in sides]
     with ThreadPoolExecutor(max_workers=min(n_threads, len(sides)), thread_name_prefix="gaitpf-foot") as pool:
         return list(pool.map(fn, sides))
+
+
+def _default_threads(recording: Recording) -> int:
+    """One thread per foot (up to the CPUs) when a foot holds ``THREADS_MIN_VALUES`` values, else 1."""
+    if max(f.n_samples * f.n_sensors for f in recording.feet.values()) < THREADS_MIN_VALUES:
+        return 1  # a short recording: starting threads costs about what they would save
+    return min(len(recording.sides), os.cpu_count() or 1)
 
 
 def analyze(
@@ -114,7 +123,8 @@ def analyze(
         Tunables; defaults are validated on the PhysioNet gaitndd/gaitpdb data.
     n_threads : int, optional
         Threads for the per-foot work (preprocessing, events, kinetics). ``None``: one
-        per foot, up to the number of CPUs; ``1``: everything in the calling thread
+        per foot, up to the number of CPUs, when a foot holds at least
+        ``THREADS_MIN_VALUES`` sensor values (shorter recordings: 1); ``1``: everything in the calling thread
         (use it when the caller already runs one analysis per core, as the batch runner
         does). The result does not depend on it.
 
@@ -134,6 +144,7 @@ def analyze(
     bw_n = _body_weight_n(recording)
     source = recording.source.get("path") or recording.source.get("name") or "recording"
     sides = tuple(recording.sides)
+    n_threads = _default_threads(recording) if n_threads is None else n_threads
 
     def foot_events(side: str) -> tuple[preprocess.PreparedLoad, pd.DataFrame]:
         foot = recording.feet[side]
