@@ -6,7 +6,12 @@ mode on), appends blocks of frames, updates pre-created counters, and flushes
 regularly. Readers may follow the file while it grows (``h5py.File(path, "r",
 swmr=True)`` then ``refresh()``). If the recorder is killed, everything up to the last
 :meth:`RecordingWriter.flush` survives; the root attribute ``closed_cleanly`` then
-still reads ``False``.
+still reads ``False``. :func:`write_hdf5` writes a whole in-memory recording atomically
+through the same writer.
+
+The initial tree (root attributes, foot groups, layouts, annotation columns, ground
+truth) and :class:`FootSpec` live in :mod:`gaitpf.io.hdf5_layout`; ``FootSpec`` is
+re-exported here.
 
 Verified with h5py 3.16 / HDF5 2.0: modifying an existing attribute in SWMR mode works
 and is how ``closed_cleanly`` and the per-foot counters are updated. Creating *new*
@@ -15,29 +20,17 @@ is refused here.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import os
-from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from .. import __version__
 from ..errors import OutputError, SignalError
-from ..model import SIDES, Recording, SensorLayout
-from .hdf5_schema import (
-    ANNOTATION_DATASETS,
-    FOOT_COUNTER_ATTRS,
-    FOOT_DATASETS,
-    LIBVER,
-    SCHEMA_VERSION,
-    UNITS,
-    chunk_rows,
-    str_dtype,
-    to_json,
-)
+from ..model import Recording
+from .hdf5_layout import FootSpec, check_feet, create_layout
+from .hdf5_schema import ANNOTATION_DATASETS, FOOT_COUNTER_ATTRS, FOOT_DATASETS, LIBVER
 
 __all__ = ["FootSpec", "RecordingWriter", "write_hdf5"]
 
@@ -48,41 +41,6 @@ log = logging.getLogger(__name__)
 
 #: In-memory dtype of each foot dataset (the file dtype; no conversion on write).
 _NUMPY_DTYPES = {name: np.dtype(dtype) for name, (dtype, _) in FOOT_DATASETS.items()}
-
-
-@dataclass(frozen=True)
-class FootSpec:
-    """What a foot's datasets look like, fixed when the file is created.
-
-    Parameters
-    ----------
-    n_sensors : int
-        Columns of ``values``.
-    unit : {"N", "kPa", "au"}
-    sampling_rate_hz : float
-        Nominal sampling rate.
-    layout : SensorLayout, optional
-    device : dict
-        Device information (model, address, firmware...), stored as JSON.
-    """
-
-    n_sensors: int
-    unit: str
-    sampling_rate_hz: float
-    layout: SensorLayout | None = None
-    device: Mapping[str, Any] = field(default_factory=dict)
-
-
-def _private_source(source: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Provenance without folder names: a stored path keeps only its file name.
-
-    Clinic folder names can identify a patient; the file keeps ``original_file`` instead.
-    """
-    src = dict(source or {})
-    if src.get("path"):
-        src["original_file"] = os.path.basename(str(src.pop("path")))
-    src.pop("path", None)
-    return src
 
 
 class RecordingWriter:
@@ -137,27 +95,7 @@ class RecordingWriter:
         import h5py
 
         self.path = os.fspath(path)
-        if not feet:
-            raise SignalError(f"{self.path}: a recording needs at least one foot")
-        rates = set()
-        for side, spec in feet.items():
-            if side not in SIDES:
-                raise SignalError(f"{self.path}: foot key must be 'left' or 'right', got {side!r}")
-            if spec.unit not in UNITS:
-                raise SignalError(f"{self.path}: {side} unit {spec.unit!r} is not one of {UNITS}")
-            if not (spec.n_sensors >= 1 and np.isfinite(spec.sampling_rate_hz) and spec.sampling_rate_hz > 0):
-                raise SignalError(f"{self.path}: {side} foot needs n_sensors ≥ 1 and sampling_rate_hz > 0")
-            if spec.layout is not None and spec.layout.n_sensors != spec.n_sensors:
-                raise SignalError(
-                    f"{self.path}: {side} layout {spec.layout.layout_id!r} has {spec.layout.n_sensors} sensors, "
-                    f"spec says {spec.n_sensors}"
-                )
-            rates.add(float(spec.sampling_rate_hz))
-        if len(rates) > 1:
-            raise SignalError(f"{self.path}: left and right sampling rates differ {sorted(rates)} Hz")
-        for what, text in (("subject_id", subject_id), ("session", session), ("trial", trial)):
-            if "\x00" in str(text):
-                raise SignalError(f"{self.path}: {what} {text!r} contains a NUL character, which HDF5 cannot store")
+        check_feet(self.path, feet, subject_id=subject_id, session=session, trial=trial)
         self.feet = dict(feet)
         self._n = {side: 0 for side in feet}
         self._dsids: dict[str, dict[str, Any]] = {}   # side -> {dataset name: h5py DatasetID}
@@ -167,7 +105,11 @@ class RecordingWriter:
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot create the recording file ({exc})") from exc
         try:
-            self._create(subject_id, session, trial, body_mass_kg, metadata, source, created_utc, truth, compression)
+            create_layout(
+                self._file, self.path, self.feet, subject_id=subject_id, session=session, trial=trial,
+                body_mass_kg=body_mass_kg, metadata=metadata, source=source, created_utc=created_utc,
+                truth=truth, compression=compression,
+            )
             self._file.flush()
             if swmr:
                 self._file.swmr_mode = True
@@ -175,64 +117,6 @@ class RecordingWriter:
             self._file.close()
             raise
         self.swmr = swmr
-
-    # -- layout of the file ------------------------------------------------------------
-    def _create(self, subject_id, session, trial, body_mass_kg, metadata, source, created_utc, truth, compression):
-        f = self._file
-        a = f.attrs
-        a["schema_version"] = np.int64(SCHEMA_VERSION)
-        a["gaitpf_version"] = __version__
-        a["created_utc"] = created_utc or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        a["subject_id"] = str(subject_id)
-        a["session"] = str(session)
-        a["trial"] = str(trial)
-        a["body_mass_kg"] = np.float64(np.nan if body_mass_kg is None else body_mass_kg)
-        a["source"] = to_json(_private_source(source))
-        a["metadata"] = to_json(dict(metadata or {}))
-        a["closed_cleanly"] = np.int8(0)
-        sdt = str_dtype()
-        for side in SIDES:
-            if side not in self.feet:
-                continue
-            spec = self.feet[side]
-            g = f.create_group(side)
-            rows = chunk_rows(spec.n_sensors)
-            for name, (dtype, per_sensor) in FOOT_DATASETS.items():
-                shape, maxshape, chunks = (0,), (None,), (rows,)
-                kw: dict[str, Any] = {}
-                if per_sensor:
-                    shape, maxshape, chunks = (0, spec.n_sensors), (None, spec.n_sensors), (rows, spec.n_sensors)
-                    if compression:
-                        kw = {"compression": compression, "compression_opts": 1, "shuffle": True}
-                g.create_dataset(name, shape=shape, maxshape=maxshape, chunks=chunks, dtype=dtype, **kw)
-            g.attrs["sampling_rate_hz"] = np.float64(spec.sampling_rate_hz)
-            g.attrs["unit"] = spec.unit
-            g.attrs["device"] = to_json(dict(spec.device))
-            for key, value in FOOT_COUNTER_ATTRS.items():
-                g.attrs[key] = value
-            if spec.layout is not None:
-                lay = spec.layout
-                lg = g.create_group("layout")
-                lg.attrs["layout_id"] = lay.layout_id
-                lg.create_dataset("x_mm", data=np.asarray(lay.x_mm, dtype="float64"))
-                lg.create_dataset("y_mm", data=np.asarray(lay.y_mm, dtype="float64"))
-                for name in ("region", "ml_zone", "names"):
-                    lg.create_dataset(name, data=list(getattr(lay, name)), dtype=sdt)
-                if lay.area_mm2 is not None:
-                    lg.create_dataset("area_mm2", data=np.asarray(lay.area_mm2, dtype="float64"))
-        ann = f.create_group("annotations")
-        for name, dtype in ANNOTATION_DATASETS.items():
-            ann.create_dataset(
-                name, shape=(0,), maxshape=(None,), chunks=(256,), dtype=sdt if dtype == "str" else dtype
-            )
-        if truth:
-            tg = f.create_group("truth")
-            for side, table in truth.items():
-                if side not in SIDES:
-                    raise SignalError(f"{self.path}: truth key must be 'left' or 'right', got {side!r}")
-                sg = tg.create_group(side)
-                for col in ("ic_idx", "to_idx"):
-                    sg.create_dataset(col, data=np.asarray(table[col], dtype="int64"))
 
     # -- appending ---------------------------------------------------------------------
     def _check_open(self) -> None:
