@@ -1,6 +1,8 @@
 """Subjects, sessions and trials: metadata, the catalog, and session-to-session statistics.
 
-* :mod:`gaitpf.sessions.stats` — block bootstrap CIs, change vs baseline (pure).
+* :mod:`gaitpf.sessions.stats` — symmetry indices, percentile CIs, change vs baseline (pure).
+* :mod:`gaitpf.sessions.bootstrap` — circular block bootstrap of per-side means (pure).
+* :mod:`gaitpf.sessions.cycles` — gait cycles from stride tables, the resampling unit (pure).
 * :mod:`gaitpf.sessions.reliability` — SEM, MDC95, Theil–Sen trend, few-strides warning (pure).
 * :mod:`gaitpf.sessions.metadata` — session metadata fields, validation, rewriting a file's metadata.
 * :mod:`gaitpf.sessions.catalog` — the rebuildable SQLite index of a recordings tree.
