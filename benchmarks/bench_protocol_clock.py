@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from gaitpf.acquisition import protocol as P
+from gaitpf.acquisition import protocol_decode
 from gaitpf.acquisition.clock import fit_clock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -44,9 +45,9 @@ def bench_decode() -> None:
     t0 = time.perf_counter()
     [binascii.crc_hqx(memoryview(p)[:-2], 0xFFFF) for p in pk]
     t1 = time.perf_counter()
-    P._CRC_VECTOR_PER_BYTE, saved = 0, P._CRC_VECTOR_PER_BYTE
-    P._crc_ok(mat)
-    P._CRC_VECTOR_PER_BYTE = saved
+    protocol_decode._CRC_VECTOR_PER_BYTE, saved = 0, protocol_decode._CRC_VECTOR_PER_BYTE
+    protocol_decode._crc_ok(mat)
+    protocol_decode._CRC_VECTOR_PER_BYTE = saved
     t2 = time.perf_counter()
     print(f"  CRC of 20000 x 236 B: binascii loop {(t1 - t0) * 1e3:.1f} ms, numpy 2-byte table {(t2 - t1) * 1e3:.1f} ms")
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gaitpf.acquisition import protocol as P
+from gaitpf.acquisition import protocol_decode
 from gaitpf.acquisition.protocol import (
     DeviceIdentity,
     ProtocolError,
@@ -67,14 +68,14 @@ def ref_decode(p: bytes, n_sensors: int):
 
 def decode_both(packets, n_sensors, previous_counter=None):
     """Decode with the per-packet small-batch path and with the vectorized path; they must agree."""
-    saved = P._SMALL_BATCH
+    saved = protocol_decode._SMALL_BATCH
     try:
-        P._SMALL_BATCH = 10**9
+        protocol_decode._SMALL_BATCH = 10**9
         small = decode_packets(packets, n_sensors=n_sensors, previous_counter=previous_counter)
-        P._SMALL_BATCH = 0
+        protocol_decode._SMALL_BATCH = 0
         vec = decode_packets(packets, n_sensors=n_sensors, previous_counter=previous_counter)
     finally:
-        P._SMALL_BATCH = saved
+        protocol_decode._SMALL_BATCH = saved
     for name in ("seq", "first_counter", "n_frames", "flags", "source_index", "counter", "values", "packet_index",
                  "battery_pct"):
         a, b = getattr(small, name), getattr(vec, name)
@@ -173,7 +174,7 @@ def test_vectorized_crc_path_many_short_packets(width):
     rng = np.random.default_rng(3)
     vals = rng.integers(0, 4096, 600)
     pk = [encode_packet(seq=i, first_counter=i, frames=[[v]], sample_width_bits=width) for i, v in enumerate(vals)]
-    assert len(pk) >= P._CRC_VECTOR_PER_BYTE * len(pk[0])  # the numpy table CRC is used
+    assert len(pk) >= protocol_decode._CRC_VECTOR_PER_BYTE * len(pk[0])  # the numpy table CRC is used
     bad = rng.choice(600, 25, replace=False)
     for i in bad:
         pos = int(rng.integers(0, len(pk[i])))
