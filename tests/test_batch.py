@@ -235,7 +235,7 @@ def test_cache_arrow_tables_match_parquet_round_trip(tmp_path: Path) -> None:
 
 
 def test_hdf5_values_bound(tmp_path: Path) -> None:
-    from gaitpf.batch.runner import _hdf5_values_bound
+    from gaitpf.batch.task import _hdf5_values_bound
 
     path = tmp_path / "walk.h5"
     _simulate(path, seed=3, duration_s=20.0)

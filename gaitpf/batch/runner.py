@@ -19,36 +19,36 @@ task returns the reason, the failure is listed at the end and written to
 
 With ``scheduler``, ROOT must be readable at the same path on every Dask worker
 (shared file system) and the workers need gaitpf installed (``gaitpf[cluster]``).
+
+This module drives the batch (:func:`run_batch`, :class:`BatchReport`) and assembles
+and writes the outputs. The per-recording task is :func:`gaitpf.batch.task.analyze_task`
+and the executors and progress display are in :mod:`gaitpf.batch.executors`;
+``analyze_task`` and ``CHUNKED_THRESHOLD_BYTES`` are re-exported here.
 """
 from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
-import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import GaitpfError, InputError
-from .cache import (CACHE_DIRNAME, ResultCache, arrow_to_pandas, cache_key, flatten_summary, hash_files, params_hash,
-                    params_json, to_arrow)
+from ..errors import InputError
+from .cache import CACHE_DIRNAME, ResultCache, arrow_to_pandas, params_hash, params_json
 from .discover import RecordingRef, discover, input_files
+from .executors import _dask, _local, _Progress
+from .task import CHUNKED_THRESHOLD_BYTES, analyze_task
 
 __all__ = ["BatchReport", "run_batch", "analyze_task", "params_from_dict", "CHUNKED_THRESHOLD_BYTES", "ID_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
-#: HDF5 recordings whose sensor values take more than this in memory (float64) are
-#: analyzed in chunks (:func:`gaitpf.batch.chunked.analyze_hdf5_chunked`).
-CHUNKED_THRESHOLD_BYTES = 256 * 1024 * 1024
 #: Identity and provenance columns leading every output table.
 ID_COLUMNS: tuple[str, ...] = ("path", "subject_id", "session", "trial", "gaitpf_version", "params_hash", "input_hash")
 _SORT = {"strides": ["path", "side", "stride_no"], "symmetry": ["path", "metric"], "summary": ["path"]}
@@ -112,179 +112,6 @@ def params_from_dict(d: dict[str, Any] | None) -> Any:
         return AnalysisParams(**{k: cls(**d.get(k, {})) for k, cls in stages.items()})
     except TypeError as exc:
         raise InputError(f"invalid analysis parameters: {exc}") from exc
-
-
-# --------------------------------------------------------------------------- the task
-def _tables(result: Any) -> dict[str, Any]:
-    row = flatten_summary(result.summary)
-    for k in ("subject_id", "session", "trial", "gaitpf_version", "source"):  # path-dependent: see `path`
-        row.pop(k, None)
-    # converted to Arrow here, in the worker, so the main process only writes them
-    return {"strides": to_arrow(result.strides), "symmetry": to_arrow(result.symmetry),
-            "summary": to_arrow(pd.DataFrame([row]))}
-
-
-def analyze_task(ref: RecordingRef, params: Any, cache_dir: str, force: bool = False,
-                 chunked_threshold_bytes: int = CHUNKED_THRESHOLD_BYTES,
-                 n_threads: int | None = None) -> dict[str, Any]:
-    """Analyze one recording (runs in a worker process); never raises.
-
-    ``n_threads`` goes to :func:`gaitpf.analysis.analyze` (1 when the executor already
-    runs one analysis per core).
-
-    Returns
-    -------
-    dict
-        ``status`` (``"cached"``, ``"computed"`` or ``"failed"``), ``rel_path``, and
-        ``key``/``input_hash`` (cached, computed), ``tables`` (``pyarrow.Table`` per
-        output table, as written to the cache)/``meta`` (computed) or
-        ``reason`` (failed).
-    """
-    start = time.perf_counter()
-    try:
-        input_hash = hash_files(input_files(ref))
-        key = cache_key(input_hash, __version__, params_hash(params))
-        meta_path = os.path.join(cache_dir, key, "meta.json")
-        if not force and os.path.isfile(meta_path):
-            with open(meta_path, encoding="utf-8") as fh:
-                meta = json.load(fh)
-            return {"status": "cached", "rel_path": ref.rel_path, "key": key, "input_hash": input_hash, "meta": meta}
-        result, info = _analyze_ref(ref, params, chunked_threshold_bytes, n_threads)
-        meta = {"rel_path": ref.rel_path, "format": ref.fmt, "input_hash": input_hash, "gaitpf_version": __version__,
-                "params_hash": params_hash(params), "analysis_s": time.perf_counter() - start, **info}
-        return {"status": "computed", "rel_path": ref.rel_path, "key": key, "input_hash": input_hash,
-                "tables": _tables(result), "meta": meta}
-    except GaitpfError as exc:
-        return {"status": "failed", "rel_path": ref.rel_path, "reason": str(exc), "error": type(exc).__name__}
-    except Exception as exc:  # one bad file must never stop the batch
-        log.debug("%s failed", ref.rel_path, exc_info=True)
-        return {"status": "failed", "rel_path": ref.rel_path, "reason": f"{type(exc).__name__}: {exc}",
-                "error": type(exc).__name__}
-
-
-def _hdf5_values_bound(path: str | os.PathLike[str]) -> int | None:
-    """Upper bound of the sensor values in an HDF5 recording (sum of the ``values`` dataset sizes).
-
-    The analyzed length of a foot never exceeds its ``values`` dataset, so a bound under
-    the threshold settles "not chunked" with two dataset look-ups instead of the full
-    schema check of :func:`gaitpf.batch.chunked.hdf5_shape` (the reader checks the
-    schema anyway). ``None`` when the quick look fails (then the full check decides).
-    """
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            return int(sum(f[s]["values"].size for s in ("left", "right") if s in f))
-    except Exception:  # unclean SWMR file, odd layout...: let hdf5_shape decide and report
-        return None
-
-
-def _analyze_ref(ref: RecordingRef, params: Any, threshold: int,
-                 n_threads: int | None = None) -> tuple[Any, dict[str, Any]]:
-    from ..analysis import analyze
-    from ..io import detect_format, read_recording
-
-    if detect_format(ref.path) == "hdf5":
-        from .chunked import analyze_hdf5_chunked, hdf5_shape
-
-        bound = _hdf5_values_bound(ref.path)
-        if bound is None or bound * 8 > threshold:  # else certainly small: skip the full shape check
-            shape = hdf5_shape(ref.path)
-        else:
-            shape = {"feet": {}}
-        if sum(n * k for n, k in shape["feet"].values()) * 8 > threshold:
-            result, info = analyze_hdf5_chunked(ref.path, params)
-            return result, {**info, "chunked": True}
-    rec = read_recording(ref.path)
-    info = {
-        "subject_id": rec.subject_id, "session": rec.session, "trial": rec.trial,
-        "duration_s": float(rec.duration_s),
-        "sensor_samples": int(sum(f.n_samples * f.n_sensors for f in rec.feet.values())),
-        "chunked": False,
-    }
-    return analyze(rec, params, n_threads=n_threads), info
-
-
-# --------------------------------------------------------------------------- executors
-def _local(refs: list[RecordingRef], args: tuple, jobs: int) -> Iterator[dict[str, Any]]:
-    """Start the pool and submit everything now (before any progress thread exists: fork safety)."""
-    if jobs <= 1 or len(refs) <= 1:
-        return (analyze_task(ref, *args) for ref in refs)
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(refs)), mp_context=ctx)
-    futures = {pool.submit(analyze_task, ref, *args, n_threads=1): ref for ref in refs}  # a process per core
-
-    def results() -> Iterator[dict[str, Any]]:
-        try:
-            for fut in as_completed(futures):
-                try:
-                    yield fut.result()
-                except Exception as exc:  # the worker process died (killed, out of memory)
-                    yield {"status": "failed", "rel_path": futures[fut].rel_path,
-                           "reason": f"worker process died: {type(exc).__name__}: {exc}",
-                           "error": type(exc).__name__}
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    return results()
-
-
-def _dask(refs: list[RecordingRef], args: tuple, address: str) -> Iterator[dict[str, Any]]:
-    try:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_as_completed
-    except ImportError as exc:
-        raise InputError(
-            "--scheduler needs the optional dependency dask.distributed; install it with "
-            "`pip install 'gaitpf[cluster]'`"
-        ) from exc
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as exc:
-        raise InputError(f"cannot connect to the Dask scheduler at {address!r} ({exc}); is it running?") from exc
-    try:
-        futures = {client.submit(analyze_task, ref, *args, n_threads=1, pure=False): ref for ref in refs}
-        for fut in dask_as_completed(list(futures)):
-            try:
-                yield fut.result()
-            except Exception as exc:  # worker lost, task killed
-                yield {"status": "failed", "rel_path": futures[fut].rel_path,
-                       "reason": f"Dask task failed: {type(exc).__name__}: {exc}", "error": type(exc).__name__}
-    finally:
-        client.close()
-
-
-class _Progress:
-    """Counts, throughput and ETA on stderr (rich); silent with ``quiet``."""
-
-    def __init__(self, total: int, quiet: bool) -> None:
-        self.quiet, self.total, self.start = quiet, total, time.perf_counter()
-        self.hours = 0.0
-        if quiet:
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(
-            TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[failed]}"),
-            console=Console(stderr=True), transient=False,
-        )
-        self.task = self.bar.add_task("batch", total=total, rate="", failed="")
-        self.bar.start()
-
-    def advance(self, report: BatchReport, hours: float) -> None:
-        self.hours += hours
-        if self.quiet:
-            return
-        dt = max(time.perf_counter() - self.start, 1e-9)
-        done = report.n_computed + report.n_reused + report.n_failed
-        self.bar.update(self.task, completed=done, rate=f"{done / dt:.1f} rec/s, {self.hours / dt:.2f} rec-h/s",
-                        failed=f"{report.n_failed} failed" if report.n_failed else "")
-
-    def close(self) -> None:
-        if not self.quiet:
-            self.bar.stop()
 
 
 # --------------------------------------------------------------------------- assembly

@@ -1,0 +1,105 @@
+"""Where the batch tasks run: a local process pool or a Dask cluster, and the progress bar.
+
+:func:`_local` and :func:`_dask` take the recordings and the
+:func:`~gaitpf.batch.task.analyze_task` arguments, and yield the task results in
+completion order; a worker that dies (killed, out of memory, Dask worker lost) yields
+a ``"failed"`` result for its recording instead of stopping the batch. The pools pass
+``n_threads=1`` to the task (they already run one analysis per core); a one-job run
+leaves the choice to :func:`~gaitpf.analysis.analyze`. :class:`_Progress`
+is the stderr progress display of :func:`gaitpf.batch.runner.run_batch`.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import TYPE_CHECKING, Any, Iterator
+
+from ..errors import InputError
+from .discover import RecordingRef
+from .task import analyze_task
+
+if TYPE_CHECKING:
+    from .runner import BatchReport
+
+
+def _local(refs: list[RecordingRef], args: tuple, jobs: int) -> Iterator[dict[str, Any]]:
+    """Start the pool and submit everything now (before any progress thread exists: fork safety)."""
+    if jobs <= 1 or len(refs) <= 1:
+        return (analyze_task(ref, *args) for ref in refs)
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(refs)), mp_context=ctx)
+    futures = {pool.submit(analyze_task, ref, *args, n_threads=1): ref for ref in refs}  # a process per core
+
+    def results() -> Iterator[dict[str, Any]]:
+        try:
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except Exception as exc:  # the worker process died (killed, out of memory)
+                    yield {"status": "failed", "rel_path": futures[fut].rel_path,
+                           "reason": f"worker process died: {type(exc).__name__}: {exc}",
+                           "error": type(exc).__name__}
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    return results()
+
+
+def _dask(refs: list[RecordingRef], args: tuple, address: str) -> Iterator[dict[str, Any]]:
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_as_completed
+    except ImportError as exc:
+        raise InputError(
+            "--scheduler needs the optional dependency dask.distributed; install it with "
+            "`pip install 'gaitpf[cluster]'`"
+        ) from exc
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"cannot connect to the Dask scheduler at {address!r} ({exc}); is it running?") from exc
+    try:
+        futures = {client.submit(analyze_task, ref, *args, n_threads=1, pure=False): ref for ref in refs}
+        for fut in dask_as_completed(list(futures)):
+            try:
+                yield fut.result()
+            except Exception as exc:  # worker lost, task killed
+                yield {"status": "failed", "rel_path": futures[fut].rel_path,
+                       "reason": f"Dask task failed: {type(exc).__name__}: {exc}", "error": type(exc).__name__}
+    finally:
+        client.close()
+
+
+class _Progress:
+    """Counts, throughput and ETA on stderr (rich); silent with ``quiet``."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self.quiet, self.total, self.start = quiet, total, time.perf_counter()
+        self.hours = 0.0
+        if quiet:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("batch"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[failed]}"),
+            console=Console(stderr=True), transient=False,
+        )
+        self.task = self.bar.add_task("batch", total=total, rate="", failed="")
+        self.bar.start()
+
+    def advance(self, report: BatchReport, hours: float) -> None:
+        self.hours += hours
+        if self.quiet:
+            return
+        dt = max(time.perf_counter() - self.start, 1e-9)
+        done = report.n_computed + report.n_reused + report.n_failed
+        self.bar.update(self.task, completed=done, rate=f"{done / dt:.1f} rec/s, {self.hours / dt:.2f} rec-h/s",
+                        failed=f"{report.n_failed} failed" if report.n_failed else "")
+
+    def close(self) -> None:
+        if not self.quiet:
+            self.bar.stop()
