@@ -2,6 +2,8 @@
 
 * :mod:`.recorder` — :class:`~gaitpf.recording.recorder.Recorder`: consumes any
   :class:`~gaitpf.acquisition.source.FrameSource` and hands blocks to a writer thread.
+* :mod:`.recorder_status` — the per-foot frame checks (duplicates dropped, gaps and link
+  changes annotated) and the status/result records the recorder keeps.
 * :mod:`.recorder_writer` — the writer thread (block appends, 0.5 s flush grid, disk-space
   guard) and the offline clock re-alignment at a clean stop.
 * :mod:`.replay` — a finished file (or the gait model) played back as a frame source.

@@ -3,17 +3,18 @@
 Data flow::
 
     source (async iterator of FrameBlock / LinkEvent)
-      --consumer task (event loop)--> deque
+      --consumer task (event loop): FrameChecker--> deque
       --writer thread--> RecordingWriter.append (one block per side per flush) + flush()
 
 The event loop never touches HDF5: the consumer only checks counters, marks gaps and
-enqueues; a dedicated writer thread batches frames per side and appends/flushes at least
-every ``flush_interval_s`` (SWMR readers see the data then; after a crash everything up
-to the last flush survives). Gaps in the device sample counter become annotations
-(kind ``"gap"``) and ``QUALITY_GAP_BEFORE`` on the first frame after the gap; link state
-changes become annotations (kind ``"link"``). Frames whose counter does not increase
-(duplicates, late packets) are dropped, so a file never holds duplicated or reordered
-frames.
+enqueues (:class:`~gaitpf.recording.recorder_status.FrameChecker`: duplicate/late frames
+dropped, counter jumps and link changes annotated); a dedicated writer thread
+(:mod:`.recorder_writer`) batches frames per side and appends/flushes at least every
+``flush_interval_s`` (SWMR readers see the data then; after a crash everything up to the
+last flush survives). This module holds :class:`Recorder` (source and file lifecycle,
+status refresh, stopping, error reporting); the status and result records
+(:class:`RecorderStatus`, :class:`RecordingResult`) live in :mod:`.recorder_status` and
+are re-exported here.
 
 Stopping: :meth:`Recorder.request_stop` (Ctrl-C/SIGTERM handlers call it), the duration
 limit, the source ending, or a write error. A write error (disk full, file removed...)
@@ -26,14 +27,14 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from ..errors import AcquisitionError, GaitpfError, OutputError
-from ..model import QUALITY_GAP_BEFORE, SIDES
+from ..model import SIDES
+from .recorder_status import FrameChecker, RecorderStatus, RecordingResult
 from .recorder_writer import (
     DEFAULT_MIN_FREE_BYTES,
     SpaceLow,
@@ -52,50 +53,6 @@ log = logging.getLogger(__name__)
 #: A batching source decodes this long before each flush (time to decode, hand the frames
 #: to the writer thread and for it to wake), s.
 _BATCH_LEAD_S = 0.03
-
-
-@dataclass
-class RecorderStatus:
-    """What the status line shows (a snapshot, refreshed about twice a second)."""
-
-    elapsed_s: float = 0.0
-    frames: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SIDES})
-    written_frames: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SIDES})
-    lost_frames: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SIDES})
-    gaps: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SIDES})
-    dropped_frames: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SIDES})
-    battery_pct: dict[str, float | None] = field(default_factory=lambda: {s: None for s in SIDES})
-    link: dict[str, str] = field(default_factory=lambda: {s: "idle" for s in SIDES})
-    n_flushes: int = 0
-    error: str | None = None
-
-    def line(self) -> str:
-        """One human-readable status line."""
-        parts = [f"{self.elapsed_s:7.1f} s"]
-        for s in SIDES:
-            bat = self.battery_pct.get(s)
-            parts.append(
-                f"{s[0].upper()}: {self.frames.get(s, 0)} fr, lost {self.lost_frames.get(s, 0)}, "
-                f"gaps {self.gaps.get(s, 0)}, {self.link.get(s, '?')}"
-                + (f", bat {bat:.0f}%" if bat is not None else "")
-            )
-        return " | ".join(parts)
-
-
-@dataclass
-class RecordingResult:
-    """What :meth:`Recorder.run` returns after a clean close."""
-
-    path: str
-    stop_reason: str
-    elapsed_s: float
-    frames: dict[str, int]
-    lost_frames: dict[str, int]
-    gaps: dict[str, int]
-    dropped_frames: dict[str, int]
-    n_flushes: int
-    clock: dict[str, dict[str, float | None]]
-    latency_s: np.ndarray | None = None
 
 
 async def _cancel_all(tasks: set[asyncio.Task]) -> None:
@@ -173,11 +130,9 @@ class Recorder:
         self._stop_event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_reason = "source-ended"
-        self._last_counter: dict[str, int | None] = {s: None for s in SIDES}
-        self._last_time: dict[str, float | None] = {s: None for s in SIDES}
-        self._rate_hz: float = 100.0
         self._t_start = 0.0
         self._thread: WriterThread | None = None
+        self._checker: FrameChecker | None = None
 
     # -- control ------------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped") -> None:
@@ -206,79 +161,12 @@ class Recorder:
 
     # -- consumer ----------------------------------------------------------------------
     def _on_block(self, blk: FrameBlock) -> None:
-        side = blk.side
-        st = self._status
-        if blk.battery_pct is not None:
-            st.battery_pct[side] = float(blk.battery_pct)
-        if side not in self._thread.pending:
-            log.warning("frames for %s foot, but the file has no such foot; ignored", side)
-            return
-        counter = np.asarray(blk.sample_counter, dtype=np.int64)
-        last = self._last_counter[side]
-        n = counter.shape[0]
-        if (last is not None and int(counter[0]) == last + 1 and int(counter[-1]) == last + n
-                and (n == 1 or bool((np.diff(counter) == 1).all()))):
-            # the usual case: exactly continues the last block (nothing to drop, no gap)
-            self._last_counter[side] = last + n
-            self._last_time[side] = float(blk.time_s[-1])
-            st.frames[side] += n
-            self._thread.put(("block", blk))
-            return
-        # keep only frames whose counter increases strictly (no duplicates, no reordering)
-        running = np.maximum.accumulate(counter)
-        keep = np.ones(len(counter), bool)
-        keep[1:] = counter[1:] > running[:-1]
-        if last is not None:
-            keep &= counter > last
-        n_drop = int(len(counter) - keep.sum())
-        if n_drop:
-            st.dropped_frames[side] += n_drop
-            log.debug("%s: dropped %d duplicate/late frames", side, n_drop)
-        if not keep.any():
-            return
-        if n_drop:
-            blk = FrameBlock(side, blk.values[keep], counter[keep], blk.device_time_s[keep],
-                             blk.host_time_s[keep], blk.time_s[keep], blk.quality[keep], blk.battery_pct)
-            counter = counter[keep]
-        quality = np.asarray(blk.quality, dtype=np.uint8)
-        prev = np.concatenate([[last if last is not None else counter[0] - 1], counter[:-1]])
-        jumps = np.flatnonzero(counter - prev > 1)
-        if jumps.size:
-            quality = quality.copy()
-            quality[jumps] |= QUALITY_GAP_BEFORE
-            blk = FrameBlock(side, blk.values, counter, blk.device_time_s, blk.host_time_s, blk.time_s,
-                             quality, blk.battery_pct)
-            times = np.asarray(blk.time_s, dtype=float)
-            prev_t = np.concatenate([[self._last_time[side] if self._last_time[side] is not None else np.nan],
-                                     times[:-1]])
-            for j in jumps:
-                n_lost = int(counter[j] - prev[j] - 1)
-                onset = prev_t[j] + 1.0 / self._rate_hz if np.isfinite(prev_t[j]) else times[j] - n_lost / self._rate_hz
-                st.lost_frames[side] += n_lost
-                st.gaps[side] += 1
-                self._thread.put(("ann", (float(onset), float(max(times[j] - onset, 0.0)), "gap", side,
-                                          f"{n_lost} frames lost (counter {prev[j]} -> {counter[j]})")))
-        self._last_counter[side] = int(counter[-1])
-        self._last_time[side] = float(blk.time_s[-1])
-        st.frames[side] += blk.n_frames
-        self._thread.put(("block", blk))
+        """Check, count and enqueue one block (see :meth:`~gaitpf.recording.recorder_status.FrameChecker.on_block`)."""
+        self._checker.on_block(blk)
 
     def _on_event(self, ev: LinkEvent) -> None:
-        st = self._status
-        if ev.kind == "gap":
-            # lost frames show as counter jumps and are accounted in _on_block; a device reset
-            # keeps the output counters contiguous, so only the source can tell about it
-            if ev.detail.get("kind", "lost") != "lost" and ev.side in st.gaps:
-                start = float(ev.detail.get("start_s", self._last_time.get(ev.side) or ev.host_time_s))
-                end = float(ev.detail.get("end_s", start))
-                st.gaps[ev.side] += 1
-                self._thread.put(("ann", (start, max(end - start, 0.0), "gap", ev.side,
-                                          f"{ev.detail.get('kind')}: frames lost, number unknown")))
-            return
-        if ev.side in st.link:
-            st.link[ev.side] = ev.kind
-        detail = ", ".join(f"{k}={v}" for k, v in sorted(ev.detail.items()))
-        self._thread.put(("ann", (float(ev.host_time_s), 0.0, "link", ev.side, ev.kind + (f" ({detail})" if detail else ""))))
+        """Annotate one link event (see :meth:`~gaitpf.recording.recorder_status.FrameChecker.on_event`)."""
+        self._checker.on_event(ev)
 
     async def _consume(self) -> None:
         async for item in self.source:
@@ -382,7 +270,6 @@ class Recorder:
                                           get("layout"), dict(get("device") or {}))
             if not feet:
                 raise AcquisitionError("the source reports no foot to record")
-            self._rate_hz = next(iter(feet.values())).sampling_rate_hz
             info = {"recorder": "gaitpf record", **self.source_info}
             try:
                 writer = await asyncio.to_thread(
@@ -405,6 +292,8 @@ class Recorder:
                 realign_clocks=bool(getattr(self.source, "realign_clocks", False)),
                 grid_origin_monotonic=grid0,
                 on_error=lambda exc: self.request_stop("write-error"))
+            self._checker = FrameChecker(self._status, self._thread.pending,
+                                         next(iter(feet.values())).sampling_rate_hz, self._thread.put)
             self._thread.start()
             self._t_start = time.monotonic()
             for side in feet:
