@@ -62,6 +62,13 @@ swing-mode density (best, r = 0.83 with the left oracle level) – meets every t
 SI targets do not tolerate. A per-stride knee (decrement below 0.2 × the stride's
 steepest, or max distance under the 100–300 ms chord) fits the clean records (≤ 3.5 ms
 MAE) but not the slow tails (als1, hunt2 ≥ 20 ms). None beats the rule above.
+(d) The right-foot stance errors are per-record biases of either sign (hunt3 +23 ms, hunt4
+−40 ms, park10 +40 ms; pairing each reference row with the neighbouring right stride instead
+raises the right stride MAE from 2 to 48–113 ms, so the pairing is right); in hunt4 the bias
+drifts from about −10 to −60 ms over the walk with a steady swing floor. Around the defaults
+(``tail_fraction`` 0.06–0.10 × ``fall_rate_per_s`` 0.75–1.5) the number of records meeting
+every target jumps between 0 and 4 while the pooled errors hardly move: the defaults are
+not tuned to that count.
 Reference: Hausdorff JM, Ladin Z, Wei JY (1995) Footswitch system for measurement of the
 temporal parameters of gait. J Biomech 28:347-351.
 """
