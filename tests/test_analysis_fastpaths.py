@@ -7,6 +7,7 @@ and short signals), and end to end through ``analyze`` on a simulated recording.
 from __future__ import annotations
 
 import dataclasses
+import os
 import math
 import warnings
 
@@ -224,10 +225,11 @@ def test_feet_in_threads_raise_the_first_failing_side() -> None:
 def test_default_threads_only_for_long_recordings(monkeypatch: pytest.MonkeyPatch) -> None:
     import gaitpf.analysis as A
 
+    assert 1 <= A._available_cpus() <= (os.cpu_count() or 1)
     rec, _ = simulate_trial(GaitParams(seed=5), duration_s=20.0)
     assert A._default_threads(rec) == 1
     monkeypatch.setattr(A, "THREADS_MIN_VALUES", rec.feet["left"].values.size)
-    monkeypatch.setattr(A.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(A, "_available_cpus", lambda: 8)
     assert A._default_threads(rec) == 2      # one per foot
-    monkeypatch.setattr(A.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(A, "_available_cpus", lambda: 1)
     assert A._default_threads(rec) == 1

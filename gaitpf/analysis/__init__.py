@@ -103,11 +103,18 @@ def _map_feet(fn: Callable[[str], Any], sides: tuple[str, ...], n_threads: int) 
         return list(pool.map(fn, sides))
 
 
+def _available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the OS has one, e.g. in a container)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def _default_threads(recording: Recording) -> int:
     """One thread per foot (up to the CPUs) when a foot holds ``THREADS_MIN_VALUES`` values, else 1."""
     if max(f.n_samples * f.n_sensors for f in recording.feet.values()) < THREADS_MIN_VALUES:
         return 1  # a short recording: starting threads costs about what they would save
-    return min(len(recording.sides), os.cpu_count() or 1)
+    return min(len(recording.sides), _available_cpus())
 
 
 def analyze(
