@@ -128,6 +128,29 @@ def test_percentiles_from_order_statistics_match_numpy() -> None:
     assert percentile_from_sorted(lo, hi, np.array([4]), 50.0)[0] == pytest.approx(5.0)  # (2 + 8) / 2
 
 
+def test_kept_order_statistics_exact_with_ties_drift_and_infinities() -> None:
+    rng = np.random.default_rng(3)
+    n = 20000
+    v = np.empty((n, 4), np.float32)
+    v[:, 0] = np.where(rng.random(n) < 0.6, 0.0, rng.integers(1, 50, n))   # ties at the floor
+    v[:, 1] = np.linspace(1000.0, 0.0, n) + rng.normal(size=n)           # falling: every chunk has new lows
+    v[:, 2] = np.linspace(0.0, 1000.0, n) + rng.normal(size=n)           # rising: new highs
+    v[:, 3] = rng.normal(size=n)
+    v[rng.random(n) < 0.01, 3] = np.inf
+    v[rng.random(n) < 0.01, 3] = -np.inf
+    v[rng.random(n) < 0.01, 3] = np.nan
+    st = ChannelStats(n, 4, np.dtype(np.float32))
+    for a in range(0, n, 256):
+        st.update(v[a:a + 256])
+    st.finish()
+    finite = np.where(np.isfinite(v), v, np.nan)
+    for c in range(4):
+        col = np.sort(finite[:, c][np.isfinite(finite[:, c])])
+        np.testing.assert_array_equal(st.lo[:, c], col[: st.k_lo])
+        np.testing.assert_array_equal(st.hi[:, c], col[::-1][: st.k_hi])
+    np.testing.assert_array_equal(st.count, np.isfinite(v).sum(axis=0))
+
+
 def test_run_mask_hand_example() -> None:
     m = np.array([1, 1, 0, 1, 1, 1, 0, 1], bool)
     assert run_mask(m, 3).tolist() == [False, False, False, True, True, True, False, False]

@@ -5,7 +5,8 @@ range (0.5th/99.5th percentile, dead-channel test), maximum (saturation), 1st
 percentile (fill level of long NaN runs) and the 1 % order statistic of
 :func:`gaitpf.analysis.kinetics.sensor_baseline`. :class:`ChannelStats` gathers them
 exactly from row chunks by keeping, per channel, only the few smallest and largest
-values (``0.01·n + 2`` and ``0.005·n + 3`` of them), and :func:`percentile_from_sorted`
+values (``0.01·n + 2`` and ``0.005·n + 3`` of them; each chunk is compared with the
+current cut and only the values below it are collected), and :func:`percentile_from_sorted`
 reproduces numpy's ``linear`` percentile bit for bit (``(n − 1)·q`` virtual index, the
 same two-sided ``lerp``). :func:`preprocess_rows` is the per-channel part of
 :func:`gaitpf.analysis.preprocess.prepare_load` with those statistics injected (NaN
@@ -93,6 +94,66 @@ def percentile_from_sorted(lo_sorted: np.ndarray, hi_sorted: np.ndarray, count: 
     return np.where(cnt > 0, res, np.nan)
 
 
+class _Smallest:
+    """The ``keep`` smallest finite values of every column of a stream of row chunks.
+
+    Each chunk is compared once with every column's current cut (the largest kept
+    value, +inf until ``keep`` values are kept); only values below it can enter, and
+    only those are collected as (column, value) pairs. When the pairs outnumber the
+    kept values they are merged in, column by column, and the cuts drop. A value equal
+    to the cut cannot change the kept *values*, so the result is exact. For a stationary
+    signal a column collects about ``keep·ln(n/keep)`` values in all, instead of
+    partitioning every chunk.
+    """
+
+    def __init__(self, keep: int, n_channels: int, dtype: np.dtype) -> None:
+        self.keep, self.n_channels, self.dtype = keep, n_channels, dtype
+        self.kept = np.full((n_channels, keep), np.inf, dtype=dtype)  # one row per column
+        self.cut = np.full(n_channels, np.inf, dtype=dtype)
+        self._cols: list[np.ndarray] = []
+        self._vals: list[np.ndarray] = []
+        self._pending = 0
+        self._limit = max(keep * n_channels, 1 << 16)
+
+    def offer(self, x: np.ndarray, negate: bool = False) -> None:
+        """Offer a C-ordered (rows, n_channels) chunk (of ``-x`` with ``negate``)."""
+        hit = np.greater(x, -self.cut) if negate else np.less(x, self.cut)
+        idx = np.flatnonzero(hit)  # NaN never compares; ±inf are dropped below
+        if not idx.size:
+            return
+        vals = x.ravel()[idx]
+        if negate:
+            vals = -vals
+        ok = np.isfinite(vals)
+        self._cols.append((idx[ok] % self.n_channels).astype(np.int32))
+        self._vals.append(vals[ok])
+        self._pending += int(ok.sum())
+        if self._pending > self._limit:
+            self._merge()
+
+    def _merge(self) -> None:
+        if not self._pending:
+            self._cols, self._vals = [], []
+            return
+        cols, vals = np.concatenate(self._cols), np.concatenate(self._vals)
+        self._cols, self._vals, self._pending = [], [], 0
+        order = np.argsort(cols, kind="stable")
+        cols, vals = cols[order], vals[order]
+        starts = np.searchsorted(cols, np.arange(self.n_channels + 1))
+        k = self.keep
+        for c in np.flatnonzero(np.diff(starts)):  # a loop over channels, not samples
+            merged = np.concatenate([self.kept[c], vals[starts[c]:starts[c + 1]]])
+            if merged.size > k:
+                merged = np.partition(merged, k - 1)[:k]
+            self.kept[c] = merged
+            self.cut[c] = merged.max()
+
+    def result(self) -> np.ndarray:
+        """The kept values, shape (keep, n_channels), ascending per column (+inf filler)."""
+        self._merge()
+        return np.sort(self.kept, axis=1).T.copy()
+
+
 @dataclass
 class ChannelStats:
     """Exact whole-record per-channel statistics, fed row chunk by row chunk.
@@ -113,6 +174,8 @@ class ChannelStats:
     def __post_init__(self) -> None:
         self.k_lo = int(math.floor(0.01 * max(self.n_rows - 1, 0))) + 2
         self.k_hi = int(math.floor(0.005 * max(self.n_rows - 1, 0))) + 3
+        self._low = _Smallest(self.k_lo, self.n_channels, np.dtype(self.dtype))
+        self._high = _Smallest(self.k_hi, self.n_channels, np.dtype(self.dtype))  # of −x
         self.lo = np.full((self.k_lo, self.n_channels), np.inf, dtype=self.dtype)
         self.hi = np.full((self.k_hi, self.n_channels), -np.inf, dtype=self.dtype)
         self.count = np.zeros(self.n_channels, np.int64)
@@ -121,7 +184,7 @@ class ChannelStats:
 
     def update(self, chunk: np.ndarray) -> None:
         """Add rows (any float dtype; ±inf count as missing, like NaN)."""
-        x = np.asarray(chunk, dtype=self.dtype)
+        x = np.ascontiguousarray(chunk, dtype=self.dtype)
         finite = np.isfinite(x)
         self.count += finite.sum(axis=0)
         self.rows += x.shape[0]
@@ -129,15 +192,13 @@ class ChannelStats:
             return
         with np.errstate(all="ignore"):
             self.max = np.fmax(self.max, np.where(finite, x, -np.inf).max(axis=0).astype(float))
-        cat = np.concatenate([self.lo, np.where(finite, x, np.inf)])
-        self.lo = np.partition(cat, self.k_lo - 1, axis=0)[: self.k_lo]
-        cat = np.concatenate([-self.hi, np.where(finite, -x, np.inf)])
-        self.hi = -np.partition(cat, self.k_hi - 1, axis=0)[: self.k_hi]
+        self._low.offer(x)
+        self._high.offer(x, negate=True)
 
     def finish(self) -> None:
-        """Sort the kept values (call once, after the last chunk)."""
-        self.lo = np.sort(self.lo, axis=0)
-        self.hi = -np.sort(-self.hi, axis=0)
+        """Merge and sort the kept values (call once, after the last chunk)."""
+        self.lo = self._low.result()
+        self.hi = -self._high.result()
 
     def percentile(self, q_pct: float) -> np.ndarray:
         """``np.nanpercentile(column, q_pct)`` of every channel (NaN for an all-NaN channel)."""
