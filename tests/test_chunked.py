@@ -17,7 +17,7 @@ from gaitpf.analysis.kinetics import sensor_baseline
 from gaitpf.analysis.preprocess import PreprocessParams
 from gaitpf.batch.cache import flatten_summary
 from gaitpf.batch.chunked import analyze_hdf5_chunked
-from gaitpf.batch.chunkstats import ChannelStats, baseline_pad_rows, percentile_from_sorted, run_mask
+from gaitpf.batch.chunkstats import ChannelStats, percentile_from_sorted, run_mask
 from gaitpf.cli.cmd_simulate import write_simulation
 from gaitpf.io import read_recording, write_recording
 from gaitpf.model import QUALITY_GAP_BEFORE
@@ -156,14 +156,3 @@ def test_run_mask_hand_example() -> None:
     assert run_mask(m, 3).tolist() == [False, False, False, True, True, True, False, False]
     m2 = np.stack([m, ~m], axis=1)
     assert run_mask(m2, 2)[:, 1].tolist() == [False] * 8
-
-
-def test_baseline_padding_gives_the_whole_record_baseline() -> None:
-    rng = np.random.default_rng(4)
-    v = rng.normal(size=(3000, 6)) + np.linspace(0, 5, 3000)[:, None]  # drifting offsets
-    whole = sensor_baseline(v)
-    chunk = v[:400]  # the low-offset start: many values below the whole-record baseline
-    pad = baseline_pad_rows(chunk, whole)
-    padded = np.concatenate([chunk, np.broadcast_to(whole, (pad, 6))])
-    np.testing.assert_array_equal(sensor_baseline(padded), whole)
-    assert pad > 400

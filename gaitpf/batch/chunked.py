@@ -24,9 +24,8 @@ this module does the I/O, the chunk bookkeeping and the merge):
    IC index).
 5. **Strides** on the merged events of both feet: :func:`~gaitpf.analysis.strides.build_stride_table`.
 6. **Kinetics** (row chunks holding whole stances): :func:`~gaitpf.analysis.kinetics.stride_kinetics`,
-   with rows equal to the whole-record sensor baseline appended so that the per-sensor
-   centre-of-pressure loads use the whole-record baseline (see
-   :func:`~gaitpf.batch.chunkstats.baseline_pad_rows`).
+   given the whole-record sensor baseline (pass 1), so the per-sensor centre-of-pressure
+   loads are those of the whole-file analysis.
 
 Then curves, symmetry and summary as in :func:`~gaitpf.analysis.analyze`.
 
@@ -52,7 +51,7 @@ import pandas as pd
 
 from ..errors import NoWalkingError, SchemaError, SignalError
 from ..model import QUALITY_GAP_BEFORE, SIDES, FootSignals, Recording
-from .chunkstats import ChannelStats, baseline_pad_rows, preprocess_rows
+from .chunkstats import ChannelStats, preprocess_rows
 
 __all__ = ["analyze_hdf5_chunked", "hdf5_shape", "DEFAULT_CHUNK_BYTES"]
 
@@ -262,15 +261,14 @@ class _Foot:
             sel = rows[group == g]
             lo = int(sel["ic_idx"].min())
             hi = int(sel["to_idx"].max()) + 1
-            vals = np.asarray(self.ds[lo:hi], dtype=float)
-            pad = baseline_pad_rows(vals, self.sensor_baseline)
-            vals = np.concatenate([vals, np.broadcast_to(self.sensor_baseline, (pad, self.k))])
-            load = np.concatenate([self.load[lo:hi], np.zeros(pad)])
+            vals = self.ds[lo:hi]  # in the file's dtype, as the whole-file analysis sees it
+            load = self.load[lo:hi]
             shifted = sel.assign(ic_idx=sel["ic_idx"] - lo, to_idx=sel["to_idx"] - lo,
                                  next_ic_idx=sel["next_ic_idx"] - lo)
             parts.append(kinetics.stride_kinetics(
                 vals, load, strides=shifted, sampling_rate_hz=self.fs, unit=self.unit, layout=self.layout,
-                channel_ok=self.channel_ok, body_weight_n=body_weight_n if self.unit == "N" else None))
+                channel_ok=self.channel_ok, body_weight_n=body_weight_n if self.unit == "N" else None,
+                sensor_baseline=self.sensor_baseline))
         return pd.concat(parts) if parts else kinetics.stride_kinetics(
             np.zeros((0, self.k)), np.zeros(0), strides=rows, sampling_rate_hz=self.fs, unit=self.unit,
             layout=self.layout, channel_ok=self.channel_ok, body_weight_n=body_weight_n if self.unit == "N" else None)

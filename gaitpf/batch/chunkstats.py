@@ -10,9 +10,8 @@ current cut and only the values below it are collected), and :func:`percentile_f
 reproduces numpy's ``linear`` percentile bit for bit (``(n − 1)·q`` virtual index, the
 same two-sided ``lerp``). :func:`preprocess_rows` is the per-channel part of
 :func:`gaitpf.analysis.preprocess.prepare_load` with those statistics injected (NaN
-interpolation, saturation, channel sum) and :func:`baseline_pad_rows` makes
-:func:`~gaitpf.analysis.kinetics.stride_kinetics` see the whole-record sensor baseline
-on a chunk.
+interpolation, saturation, channel sum); the whole-record sensor baseline goes to
+:func:`~gaitpf.analysis.kinetics.stride_kinetics` of each chunk as its ``sensor_baseline``.
 
 No I/O here (that is :mod:`gaitpf.batch.chunked`); no per-sample Python loops.
 """
@@ -27,7 +26,7 @@ from ..analysis.cop import BASELINE_PERCENTILE
 from ..analysis.preprocess import PreprocessParams
 from ..errors import SignalError
 
-__all__ = ["ChannelStats", "percentile_from_sorted", "preprocess_rows", "run_mask", "baseline_pad_rows"]
+__all__ = ["ChannelStats", "percentile_from_sorted", "preprocess_rows", "run_mask"]
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -280,21 +279,3 @@ def preprocess_rows(
     at_max = used >= channel_max[channel_ok]
     saturated = run_mask(at_max, params.saturation_min_run).any(axis=1)
     return used.sum(axis=1), invalid, saturated
-
-
-def baseline_pad_rows(values: np.ndarray, baseline: np.ndarray) -> int:
-    """Rows equal to ``baseline`` to append so that ``sensor_baseline`` of the chunk is ``baseline``.
-
-    :func:`~gaitpf.analysis.kinetics.sensor_baseline` takes the ``r = ⌊(c − 1)·p⌋``-th
-    smallest finite value of a column (``p`` = 1 %, ``c`` finite values). With ``P`` rows
-    equal to the whole-record baseline ``b`` appended, the ranks of ``b`` run from
-    ``L`` (chunk values below ``b``) to ``L + P − 1``; ``r`` falls inside when
-    ``P ≥ 100·L − f + 1`` and ``P ≥ (f + 99)/99`` (``f`` finite chunk values).
-    """
-    v = np.asarray(values, dtype=float)
-    finite = np.isfinite(v)
-    f = finite.sum(axis=0).astype(np.int64)
-    below = (np.where(finite, v, np.inf) < baseline[None, :]).sum(axis=0).astype(np.int64)
-    scale = int(round(100.0 / BASELINE_PERCENTILE))
-    need = np.maximum(scale * below - f + 1, -(-(f + scale - 1) // (scale - 1)))
-    return int(max(1, need.max(initial=1)))
