@@ -98,8 +98,9 @@ class _Smallest:
 
     Each chunk is compared once with every column's current cut (the largest kept
     value, +inf until ``keep`` values are kept); only values below it can enter, and
-    only those are collected as (column, value) pairs. When the pairs outnumber the
-    kept values they are merged in, column by column, and the cuts drop. A value equal
+    only those are collected as (column, value) pairs. When the pairs outnumber a quarter
+    of the kept values (so memory stays within about 1.25 × the kept values, plus the
+    merge's temporaries) they are merged in, column by column, and the cuts drop. A value equal
     to the cut cannot change the kept *values*, so the result is exact. For a stationary
     signal a column collects about ``keep·ln(n/keep)`` values in all, instead of
     partitioning every chunk.
@@ -112,7 +113,7 @@ class _Smallest:
         self._cols: list[np.ndarray] = []
         self._vals: list[np.ndarray] = []
         self._pending = 0
-        self._limit = max(keep * n_channels, 1 << 16)
+        self._limit = max(keep * n_channels // 4, 1 << 16)
 
     def offer(self, x: np.ndarray, negate: bool = False) -> None:
         """Offer a C-ordered (rows, n_channels) chunk (of ``-x`` with ``negate``)."""
