@@ -149,6 +149,10 @@ def test_kept_order_statistics_exact_with_ties_drift_and_infinities() -> None:
         np.testing.assert_array_equal(st.lo[:, c], col[: st.k_lo])
         np.testing.assert_array_equal(st.hi[:, c], col[::-1][: st.k_hi])
     np.testing.assert_array_equal(st.count, np.isfinite(v).sum(axis=0))
+    col_max = np.nanmax(finite, axis=0)
+    np.testing.assert_array_equal(st.n_at_max, (finite == col_max).sum(axis=0))
+    # channel 3 has missing values, channel 0 holds its maximum (49) many times
+    assert st.may_saturate(5).tolist() == [True, False, False, True]
 
 
 def test_run_mask_hand_example() -> None:

@@ -166,10 +166,12 @@ class _Foot:
         total = np.empty(n)
         self.invalid = np.empty(n, bool)
         n_saturated = 0
+        may_saturate = stats.may_saturate(pp.saturation_min_run)
         for a, b in _grid(n, chunk_rows):
             lo, hi = max(0, a - margin), min(n, b + margin)
             t, inv, sat = preprocess_rows(self.ds[lo:hi], channel_ok=self.channel_ok, fill_low=fill_low,
-                                          channel_max=stats.max, sampling_rate_hz=fs, params=pp)
+                                          channel_max=stats.max, sampling_rate_hz=fs, params=pp,
+                                          may_saturate=may_saturate)
             total[a:b], self.invalid[a:b] = t[a - lo: b - lo], inv[a - lo: b - lo]
             n_saturated += int(np.count_nonzero(sat[a - lo: b - lo]))
         n_invalid = int(np.count_nonzero(self.invalid))

@@ -180,6 +180,7 @@ class ChannelStats:
         self.hi = np.full((self.k_hi, self.n_channels), -np.inf, dtype=self.dtype)
         self.count = np.zeros(self.n_channels, np.int64)
         self.max = np.full(self.n_channels, -np.inf)
+        self.n_at_max = np.zeros(self.n_channels, np.int64)
         self.rows = 0
 
     def update(self, chunk: np.ndarray) -> None:
@@ -191,9 +192,24 @@ class ChannelStats:
         if x.shape[0] == 0:
             return
         with np.errstate(all="ignore"):
-            self.max = np.fmax(self.max, np.where(finite, x, -np.inf).max(axis=0).astype(float))
+            chunk_max = np.where(finite, x, -np.inf).max(axis=0).astype(float)
+        # samples at the running maximum (saturation needs ≥ min_run of them): counted again
+        # from this chunk when it raises the maximum, added when it reaches it
+        at = np.where(np.isfinite(chunk_max), (x == chunk_max.astype(x.dtype)).sum(axis=0), 0)
+        self.n_at_max = np.where(chunk_max > self.max, at,
+                                 np.where(chunk_max == self.max, self.n_at_max + at, self.n_at_max))
+        self.max = np.fmax(self.max, chunk_max)
         self._low.offer(x)
         self._high.offer(x, negate=True)
+
+    def may_saturate(self, min_run: int) -> np.ndarray:
+        """Channels that can hold a run of ``min_run`` samples at their maximum.
+
+        As in :func:`gaitpf.analysis.preprocess.prepare_load`: a channel with missing
+        values (filled, so filled samples may sit at the maximum) or with at least
+        ``min_run`` samples equal to its maximum; any other cannot saturate.
+        """
+        return (self.count < self.rows) | (self.n_at_max >= min_run)
 
     def finish(self) -> None:
         """Merge and sort the kept values (call once, after the last chunk)."""
@@ -241,14 +257,15 @@ def run_mask(mask: np.ndarray, min_run: int) -> np.ndarray:
 
 def preprocess_rows(
     values: np.ndarray, *, channel_ok: np.ndarray, fill_low: np.ndarray, channel_max: np.ndarray,
-    sampling_rate_hz: float, params: PreprocessParams,
+    sampling_rate_hz: float, params: PreprocessParams, may_saturate: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-channel preprocessing of a row chunk with whole-record statistics.
 
     Same steps as :func:`gaitpf.analysis.preprocess.prepare_load` up to the channel sum:
     NaN runs ≤ ``max_interp_gap_ms`` interpolated linearly per channel, longer runs set to
     the channel's whole-record 1st percentile (``fill_low``); saturation = runs of
-    ≥ ``saturation_min_run`` samples at the channel's whole-record maximum. Valid on the
+    ≥ ``saturation_min_run`` samples at the channel's whole-record maximum, looked for only
+    in the ``may_saturate`` channels when given (:meth:`ChannelStats.may_saturate`). Valid on the
     rows more than ``max(max gap, saturation run) + 1`` samples away from a cut edge.
 
     Returns
@@ -277,6 +294,10 @@ def preprocess_rows(
             used[short, col] = filled[short]
             used[long_nan[:, col], col] = lows[col]
     invalid = nan.any(axis=1)
-    at_max = used >= channel_max[channel_ok]
-    saturated = run_mask(at_max, params.saturation_min_run).any(axis=1)
+    cand = np.ones(used.shape[1], bool) if may_saturate is None else np.asarray(may_saturate)[channel_ok]
+    if cand.any():
+        at_max = used[:, cand] >= channel_max[channel_ok][cand]
+        saturated = run_mask(at_max, params.saturation_min_run).any(axis=1)
+    else:
+        saturated = np.zeros(len(used), bool)
     return used.sum(axis=1), invalid, saturated
