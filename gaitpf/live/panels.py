@@ -25,7 +25,7 @@ def metrics_html(snap: LiveSnapshot) -> str:
     def fmt(v: Any, spec: str = ".2f", unit: str = "") -> str:
         return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:{spec}}{unit}"
 
-    rows = [f"<tr><td></td>" + "".join(f"<td><b style='color:rgb{SIDE_COLORS[s]}'>{s}</b></td>" for s in sides)
+    rows = ["<tr><td></td>" + "".join(f"<td><b style='color:rgb{SIDE_COLORS[s]}'>{s}</b></td>" for s in sides)
             + "</tr>",
             "<tr><td>strides</td>" + "".join(f"<td>{m['n_strides'].get(s, 0)}</td>" for s in sides) + "</tr>",
             "<tr><td>stance</td>" + "".join(
