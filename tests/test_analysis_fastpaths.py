@@ -233,3 +233,23 @@ def test_default_threads_only_for_long_recordings(monkeypatch: pytest.MonkeyPatc
     assert A._default_threads(rec) == 2      # one per foot
     monkeypatch.setattr(A, "_available_cpus", lambda: 1)
     assert A._default_threads(rec) == 1
+
+
+def test_mean_stance_curve_in_stride_blocks_equals_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gaitpf.analysis.segments import _mean_sd, _resample_matrix
+
+    rng = np.random.default_rng(8)
+    load = rng.normal(size=5000).cumsum()
+    ic = np.sort(rng.choice(4800, 300, replace=False))
+    strides = pd.DataFrame({"ic_idx": ic, "to_idx": ic + rng.integers(0, 150, ic.size)})
+    strides.loc[5, "to_idx"] = strides.loc[5, "ic_idx"]            # too short: left out
+    load[ic[9] + 1] = np.nan                                        # NaN inside a stance: left out
+    monkeypatch.setattr(kinetics, "CURVE_BLOCK_STRIDES", 7)
+    got = kinetics.mean_stance_curve(load, strides=strides)
+    # the plain computation on all strides at once
+    ok = (strides["to_idx"] - strides["ic_idx"] + 1 >= kinetics.MIN_STANCE_SAMPLES).to_numpy()
+    i0, i1, frac = _resample_matrix(load.size, ic[ok], strides["to_idx"].to_numpy()[ok], 101)
+    ref = _mean_sd(load[i0] * (1.0 - frac) + load[i1] * frac, 101)
+    assert got["n"] == ref["n"] < ok.sum()        # the NaN stances are left out
+    np.testing.assert_array_equal(got["mean"], ref["mean"])
+    np.testing.assert_array_equal(got["sd"], ref["sd"])

@@ -44,6 +44,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Strides resampled at a time by :func:`mean_stance_curve` (its index/weight temporaries
+#: stay ~3 MB each however long the recording).
+CURVE_BLOCK_STRIDES = 4096
+
 #: Load unit → column-name suffix.
 UNIT_SUFFIX: dict[str, str] = {"N": "n", "kPa": "kpa", "au": "au"}
 
@@ -75,13 +79,17 @@ def mean_stance_curve(load: np.ndarray, *, strides: pd.DataFrame, n_points: int 
         return _mean_sd(np.empty((0, n_points)), n_points)
     ic, to, ok = _stride_bounds(strides, x.size)
     ic, to = ic[ok], to[ok]
-    i0, i1, frac = _resample_matrix(x.size, ic, to, n_points)
-    # x[i0]·(1 − frac) + x[i1]·frac, with in-place steps (same operations, fewer temporaries)
-    curves = x[i0]
-    curves *= 1.0 - frac
-    upper = x[i1]
-    upper *= frac
-    curves += upper
+    curves = np.empty((ic.size, n_points))
+    for b0 in range(0, ic.size, CURVE_BLOCK_STRIDES):  # bounded temporaries (long records)
+        b1 = min(b0 + CURVE_BLOCK_STRIDES, ic.size)
+        i0, i1, frac = _resample_matrix(x.size, ic[b0:b1], to[b0:b1], n_points)
+        # x[i0]·(1 − frac) + x[i1]·frac, with in-place steps (same operations, fewer temporaries)
+        blk = curves[b0:b1]
+        np.take(x, i0, out=blk)
+        blk *= 1.0 - frac
+        upper = x[i1]
+        upper *= frac
+        blk += upper
     return _mean_sd(curves, n_points)
 
 
