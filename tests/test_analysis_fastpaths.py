@@ -253,3 +253,35 @@ def test_mean_stance_curve_in_stride_blocks_equals_one_block(monkeypatch: pytest
     assert got["n"] == ref["n"] < ok.sum()        # the NaN stances are left out
     np.testing.assert_array_equal(got["mean"], ref["mean"])
     np.testing.assert_array_equal(got["sd"], ref["sd"])
+
+
+def _reference_load_scale(load, *, sampling_rate_hz, params):
+    """The plain pandas/numpy version of events.load_scale."""
+    n = len(load)
+    block = max(1, int(round(params.scale_block_ms * sampling_rate_hz / 1000.0)))
+    n_blocks = math.ceil(n / block)
+    padded = np.full(n_blocks * block, np.nan)
+    padded[:n] = load
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        maxima = np.nanmax(padded.reshape(n_blocks, block), axis=1)
+    maxima = np.where(np.isfinite(maxima), maxima, 0.0)
+    win = max(1, int(round(params.scale_window_s * 1000.0 / params.scale_block_ms)))
+    env = pd.Series(maxima).rolling(win, center=True, min_periods=1).quantile(params.scale_quantile).to_numpy()
+    env = np.maximum(env, params.min_scale_fraction * float(np.quantile(maxima, params.scale_quantile)))
+    centres = np.arange(n_blocks) * block + 0.5 * (min(block, n) - 1)
+    return np.interp(np.arange(n), centres, env)
+
+
+def test_load_scale_equals_reference_bit_for_bit() -> None:
+    from gaitpf.analysis import events
+
+    rng = np.random.default_rng(9)
+    p = events.EventParams()
+    for n, fs in ((7, 100.0), (95, 100.0), (2999, 100.0), (40_001, 300.0), (250_000, 100.0)):
+        x = np.abs(rng.normal(size=n)).cumsum() % 700.0
+        x[rng.random(n) < 0.02] = np.nan
+        if n > 500:
+            x[100:130] = np.nan                      # an all-NaN block
+        got = events.load_scale(x, sampling_rate_hz=fs, params=p)
+        np.testing.assert_array_equal(got, _reference_load_scale(x, sampling_rate_hz=fs, params=p), err_msg=f"n={n}")

@@ -81,6 +81,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SignalError
+from .baseline import _interp_blocks, _rolling_quantile
 
 __all__ = ["EventParams", "detect_stance_phases", "load_scale", "empty_stances"]
 
@@ -176,21 +177,24 @@ def load_scale(load: np.ndarray, *, sampling_rate_hz: float, params: EventParams
     ``scale_window_s`` → interpolated to every sample, floored at
     ``min_scale_fraction`` × the recording-wide ``scale_quantile`` of block maxima.
     """
-    n = len(load)
+    x = np.asarray(load, dtype=np.float64)
+    n = len(x)
     block = max(1, int(round(params.scale_block_ms * sampling_rate_hz / 1000.0)))
     n_blocks = math.ceil(n / block)
-    padded = np.full(n_blocks * block, np.nan)
-    padded[:n] = load
-    with np.errstate(all="ignore"):
-        maxima = np.nanmax(padded.reshape(n_blocks, block), axis=1)
+    full = n // block
+    maxima = np.empty(n_blocks)
+    # NaN-ignoring block maxima (fmax: NaN only for an all-NaN block), as nanmax gives them
+    np.fmax.reduce(x[: full * block].reshape(full, block), axis=1, out=maxima[:full])
+    if full < n_blocks:
+        maxima[full] = np.fmax.reduce(x[full * block:])
     maxima = np.where(np.isfinite(maxima), maxima, 0.0)
     win = max(1, int(round(params.scale_window_s * 1000.0 / params.scale_block_ms)))
-    env = pd.Series(maxima).rolling(win, center=True, min_periods=1).quantile(params.scale_quantile)
-    env = env.to_numpy()
+    # centred rolling quantile and block-centre interpolation: the same bits as pandas'
+    # rolling(win, center=True, min_periods=1).quantile and np.interp (see baseline.py)
+    env = _rolling_quantile(maxima, win, params.scale_quantile)
     overall = float(np.quantile(maxima, params.scale_quantile))
     env = np.maximum(env, params.min_scale_fraction * overall)
-    centres = np.arange(n_blocks) * block + 0.5 * (min(block, n) - 1)
-    return np.interp(np.arange(n), centres, env)
+    return _interp_blocks(n, block, env)
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
