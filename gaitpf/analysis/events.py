@@ -83,7 +83,10 @@ import pandas as pd
 from ..errors import SignalError
 from .baseline import _interp_blocks, _rolling_quantile
 
-__all__ = ["EventParams", "detect_stance_phases", "load_scale", "empty_stances"]
+__all__ = [
+    "EventParams", "detect_stance_phases", "load_scale", "empty_stances", "block_maxima", "scale_envelope",
+    "scale_block_samples",
+]
 
 
 @dataclass(frozen=True)
@@ -170,31 +173,52 @@ def empty_stances() -> pd.DataFrame:
     return pd.DataFrame({"ic_idx": np.zeros(0, np.int64), "to_idx": np.zeros(0, np.int64)})
 
 
-def load_scale(load: np.ndarray, *, sampling_rate_hz: float, params: EventParams) -> np.ndarray:
-    """Running typical peak stance load, shape (n,), same unit as ``load``.
+def scale_block_samples(*, sampling_rate_hz: float, params: EventParams) -> int:
+    """Samples per block of the load scale (``scale_block_ms``, at least 1)."""
+    return max(1, int(round(params.scale_block_ms * sampling_rate_hz / 1000.0)))
 
-    Block maxima (``scale_block_ms``) → centred rolling ``scale_quantile`` over
-    ``scale_window_s`` → interpolated to every sample, floored at
-    ``min_scale_fraction`` × the recording-wide ``scale_quantile`` of block maxima.
+
+def block_maxima(load: np.ndarray, block: int) -> np.ndarray:
+    """Maximum of every ``block`` samples (the last block may be shorter), NaN ignored.
+
+    A block without any finite sample gives 0. No padded copy of ``load`` is made.
     """
     x = np.asarray(load, dtype=np.float64)
     n = len(x)
-    block = max(1, int(round(params.scale_block_ms * sampling_rate_hz / 1000.0)))
-    n_blocks = math.ceil(n / block)
     full = n // block
-    maxima = np.empty(n_blocks)
-    # NaN-ignoring block maxima (fmax: NaN only for an all-NaN block), as nanmax gives them
+    maxima = np.empty(math.ceil(n / block))
+    # fmax ignores NaN (NaN only for an all-NaN block), as nanmax does
     np.fmax.reduce(x[: full * block].reshape(full, block), axis=1, out=maxima[:full])
-    if full < n_blocks:
+    if full < maxima.size:
         maxima[full] = np.fmax.reduce(x[full * block:])
-    maxima = np.where(np.isfinite(maxima), maxima, 0.0)
+    return np.where(np.isfinite(maxima), maxima, 0.0)
+
+
+def scale_envelope(maxima: np.ndarray, *, params: EventParams) -> np.ndarray:
+    """The load scale at each block centre, from the block maxima (same unit).
+
+    Centred rolling ``scale_quantile`` over ``scale_window_s`` of the maxima, floored at
+    ``min_scale_fraction`` × their recording-wide ``scale_quantile``. The rolling quantile
+    is pandas' ``rolling(win, center=True, min_periods=1).quantile`` bit for bit (the
+    fast path of :mod:`gaitpf.analysis.baseline`).
+    """
     win = max(1, int(round(params.scale_window_s * 1000.0 / params.scale_block_ms)))
-    # centred rolling quantile and block-centre interpolation: the same bits as pandas'
-    # rolling(win, center=True, min_periods=1).quantile and np.interp (see baseline.py)
     env = _rolling_quantile(maxima, win, params.scale_quantile)
     overall = float(np.quantile(maxima, params.scale_quantile))
-    env = np.maximum(env, params.min_scale_fraction * overall)
-    return _interp_blocks(n, block, env)
+    return np.maximum(env, params.min_scale_fraction * overall)
+
+
+def load_scale(load: np.ndarray, *, sampling_rate_hz: float, params: EventParams) -> np.ndarray:
+    """Running typical peak stance load, shape (n,), same unit as ``load``.
+
+    Block maxima (``scale_block_ms``, :func:`block_maxima`) → centred rolling
+    ``scale_quantile`` over ``scale_window_s``, floored at ``min_scale_fraction`` × the
+    recording-wide ``scale_quantile`` of block maxima (:func:`scale_envelope`) →
+    interpolated linearly between block centres to every sample (``np.interp``, bit for bit).
+    """
+    block = scale_block_samples(sampling_rate_hz=sampling_rate_hz, params=params)
+    env = scale_envelope(block_maxima(load, block), params=params)
+    return _interp_blocks(len(load), block, env)
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -101,28 +101,14 @@ def _foot_stats(ds: Any, n: int, rows: int) -> ChannelStats:
     return stats
 
 
-def _scale_env(load: np.ndarray, fs: float, ep: Any, core: int) -> tuple[np.ndarray, np.ndarray]:
-    """Block centres and floored envelope of :func:`gaitpf.analysis.events.load_scale` (whole record)."""
+def _scale_env(load: np.ndarray, fs: float, ep: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Block centres and envelope of :func:`gaitpf.analysis.events.load_scale` (whole record)."""
+    from ..analysis import events
+
     n = len(load)
-    block = max(1, int(round(ep.scale_block_ms * fs / 1000.0)))
-    n_blocks = math.ceil(n / block)
-    maxima = np.empty(n_blocks)
-    step = block * max(1, core // block)
-    for a in range(0, n, step):  # block maxima without a padded full-length copy
-        b = min(a + step, n)
-        seg = load[a:b]
-        full = (b - a) // block
-        with np.errstate(all="ignore"):
-            if full:
-                maxima[a // block: a // block + full] = np.nanmax(seg[: full * block].reshape(full, block), axis=1)
-            if (b - a) % block:
-                maxima[a // block + full] = np.nanmax(seg[full * block:])
-    maxima = np.where(np.isfinite(maxima), maxima, 0.0)
-    win = max(1, int(round(ep.scale_window_s * 1000.0 / ep.scale_block_ms)))
-    env = pd.Series(maxima).rolling(win, center=True, min_periods=1).quantile(ep.scale_quantile).to_numpy()
-    overall = float(np.quantile(maxima, ep.scale_quantile))
-    env = np.maximum(env, ep.min_scale_fraction * overall)
-    centres = np.arange(n_blocks) * block + 0.5 * (min(block, n) - 1)
+    block = events.scale_block_samples(sampling_rate_hz=fs, params=ep)
+    env = events.scale_envelope(events.block_maxima(load, block), params=ep)
+    centres = np.arange(env.size) * block + 0.5 * (min(block, n) - 1)
     return centres, env
 
 
@@ -229,7 +215,7 @@ class _Foot:
         fs, n = self.fs, self.n
         use_bw = body_weight_n is not None and self.unit == "N"
         if not use_bw:
-            centres, env = _scale_env(self.load, fs, ep, self.core_1d)
+            centres, env = _scale_env(self.load, fs, ep)
             if not np.any(env > 0):
                 return events.empty_stances()
         m = int(math.ceil((2 * (ep.max_stance_ms + 2 * ep.edge_window_ms) + ep.min_swing_ms) * fs / 1000.0)) + 4
