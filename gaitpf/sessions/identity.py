@@ -160,8 +160,9 @@ def compare_files(
     if len(missing) == len(paths):
         raise InputError(f"{missing[0]}: no such file (none of the {len(paths)} recordings to compare exists)")
     trials = [load_trial(p) for p in paths]
-    check_inputs(trials, allow_mixed_subjects=allow_mixed_subjects)
+    mixed = check_inputs(trials, allow_mixed_subjects=allow_mixed_subjects)
     sessions, notes, left_out = comparison_units(trials)
+    notes = mixed + notes
     subjects = sorted({t.subject_id for t in trials if t.subject_id})
     progress = compute_progress(sessions, subject_id=",".join(subjects) or "?", metric=metric, index=index,
                                 params=params or stats.BootstrapParams(), trial_mode=True)
