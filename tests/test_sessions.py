@@ -143,6 +143,11 @@ def test_cli_sessions_and_session_set(tree, tmp_path, capsys):
     assert '"pain_vas": 2.5' in out and "barefoot" in out
     out = run(capsys, "session", "show", str(tmp_path / "PF003" / "S1" / "T1.h5"))
     assert '"condition": "barefoot"' in out
+    run(capsys, "session", "set", str(tmp_path / "PF003" / "S1"), "--notes", "walks with a cane", "--phase", "baseline")
+    data = json.loads(run(capsys, "sessions", "PF003", "--root", str(tmp_path), "--json", *FAST))
+    s1 = data["sessions"][0]
+    assert s1["notes"] == "walks with a cane" and s1["condition"] == "barefoot" and s1["phase"] == "baseline"
+    assert "steady strides" in s1["warnings"]          # gaitpf's warnings stay apart from the notes
     with pytest.raises(SystemExit) as exc:
         main(["session", "set", str(tmp_path / "PF003" / "S1"), "--pain", "12"])
     assert exc.value.code == 2
