@@ -5,8 +5,9 @@
 1. simulates a patient with an antalgic gait on the painful (left) side — shorter stance,
    less load and heel off-loading (weight shifted to the forefoot) — whose asymmetry
    decreases over the sessions (exponential recovery plus day-to-day noise), with
-   realistic, serially correlated stride variability (AR(1) stride times, CV 3 %), a
-   slowly rising cadence and falling pain scores;
+   realistic, serially correlated stride variability (AR(1) stride times, CV 3 %), force
+   and contact-area variation from stride to stride, foot to foot and session to session
+   (:func:`session_plan`), a slowly rising cadence and falling pain scores;
 2. records every trial from the virtual insoles' gait simulator
    (:func:`gaitpf.sim.gait_model.simulate_trial` + :func:`gaitpf.io.write_recording`, the
    same signals the virtual insoles stream). With ``--ble`` every trial instead goes
@@ -90,24 +91,41 @@ def session_plan(cfg: DemoConfig) -> list[dict[str, Any]]:
     """Per session: gait parameters (as kwargs), metadata and the pain score.
 
     Stance-time symmetry index ``a = 3.5 + 10.5·exp(−k/2.5) + N(0, 0.5²)`` % for session
-    k = 0, 1, … (≈ 14 % at baseline, ≈ 4 % after 8 sessions), load asymmetry = a, heel
-    off-loading = 3·a % (capped at 45), cadence 102 + 0.6·k steps/min, pain
-    7.5 − 0.75·k ± 0.4 (VAS, 0–10), weekly sessions.
+    k = 0, 1, … (≈ 14 % at baseline, ≈ 4 % after 8 sessions), pain
+    7.5 − 0.75·k ± 0.4 (VAS, 0–10), weekly sessions. Like a real patient, every parameter
+    also varies from day to day: cadence ``102 + 0.6·k + N(0, 2²)`` steps/min, stance
+    ``61 + N(0, 0.7²)`` % of the stride, load asymmetry ``a + N(0, 1²)``, heel off-loading
+    ``3·a + N(0, 3²)`` % (capped at 45), stride CV ``3 ± 0.3`` %, force CV ``4 ± 0.5`` %;
+    where the force sits varies stride to stride (contact-area CV 20 %), differs between
+    the feet (a fixed factor per foot and area, SD 6 %) and between sessions (insole
+    placement, SD 4 %).
     """
     rng = np.random.default_rng(cfg.seed)
+    feet_rng = np.random.default_rng([cfg.seed, 1])
+    foot_bias = {s: np.exp(feet_rng.normal(0.0, 0.06, 4)) for s in ("left", "right")}
     start = _dt.date(2024, 1, 8)
     plan = []
     for k in range(cfg.n_sessions):
         a = float(np.clip(3.5 + 10.5 * math.exp(-k / 2.5) + rng.normal(0, 0.5), 1.0, 20.0))
         pain = float(np.clip(np.round(2 * (7.5 - 0.75 * k + rng.normal(0, 0.4))) / 2, 0.0, 10.0))
+        day = {name: float(rng.normal(0, sd)) for name, sd in
+               (("cadence", 2.0), ("stance", 0.7), ("load", 1.0), ("heel", 3.0), ("cv", 0.3), ("peak", 0.5))}
+        place = {s: foot_bias[s] * np.exp(feet_rng.normal(0.0, 0.04, 4)) for s in ("left", "right")}
         plan.append({
             "label": f"S{k + 1:02d}",
-            "gait": dict(cadence_spm=102.0 + 0.6 * k, step_time_asymmetry_pct=round(a, 2),
-                         load_asymmetry_pct=round(a, 2), heel_offload_pct=round(min(3 * a, 45.0), 2),
-                         affected_side="left", stride_cv_pct=3.0, stride_ar1_coef=0.6, body_mass_kg=78.0),
+            "gait": dict(cadence_spm=round(102.0 + 0.6 * k + day["cadence"], 2),
+                         stance_pct=round(61.0 + day["stance"], 2), step_time_asymmetry_pct=round(a, 2),
+                         load_asymmetry_pct=round(float(np.clip(a + day["load"], 0.0, 40.0)), 2),
+                         heel_offload_pct=round(float(np.clip(3 * a + day["heel"], 0.0, 45.0)), 2),
+                         affected_side="left", stride_cv_pct=round(3.0 + day["cv"], 2), stride_ar1_coef=0.6,
+                         peak_cv_pct=round(4.0 + day["peak"], 2), region_cv_pct=20.0,
+                         region_scale_left=tuple(round(float(x), 4) for x in place["left"]),
+                         region_scale_right=tuple(round(float(x), 4) for x in place["right"]),
+                         body_mass_kg=78.0),
             "metadata": {"date": (start + _dt.timedelta(days=7 * k)).isoformat(), "session_no": k + 1,
                          "treatment": "custom insoles + stretching", "affected_side": "left",
                          "pain_vas": pain, "condition": "own shoes, 10 m walkway",
+                         "phase": "treatment",
                          "notes": "simulated patient (gaitpf demo)"},
         })
     return plan

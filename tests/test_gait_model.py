@@ -296,3 +296,28 @@ def test_recording_metadata(antalgic_trial):
 def test_bad_parameters_raise_input_error_naming_the_value(kwargs, duration, message):
     with pytest.raises(InputError, match=message):
         simulate_trial(GaitParams(**kwargs), duration_s=duration)
+
+
+def test_contact_area_variation_moves_load_not_events():
+    """region_cv_pct varies where the force sits per stride; total force and events stay those of the seed."""
+    import pandas as pd
+
+    from gaitpf.analysis import analyze
+
+    base = GaitParams(seed=11, region_cv_pct=0.0)
+    varied = GaitParams(seed=11, region_cv_pct=20.0, region_scale_right=(1.2, 1.0, 0.9, 1.0))
+    r0, t0 = simulate_trial(base, duration_s=30)
+    r1, t1 = simulate_trial(varied, duration_s=30)
+    for s in ("left", "right"):
+        pd.testing.assert_frame_equal(t0[s], t1[s])
+        tot0, tot1 = r0.feet[s].values.sum(axis=1), r1.feet[s].values.sum(axis=1)
+        assert np.allclose(tot0[tot0 > 50], tot1[tot0 > 50], rtol=0.05)
+    sd = {}
+    for name, rec in (("base", r0), ("varied", r1)):
+        st = analyze(rec).strides
+        st = st[st["steady"]]
+        sd[name] = st.groupby("side")["heel_load_pct"].std()
+        if name == "varied":
+            med = st.groupby("side")["heel_load_pct"].median()
+    assert (sd["base"] < 0.5).all() and (sd["varied"] > 1.0).all()    # percentage points per stride
+    assert med["right"] > med["left"]                                  # the right foot's heel factor 1.2

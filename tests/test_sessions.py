@@ -99,14 +99,21 @@ def test_progress_recovers_decreasing_asymmetry(tree):
     last = head.loc["S3"]
     assert last["change_abs_ci_high"] < 0 and last["change_rel_ci_high"] < 0
     assert last["exceeds_mdc"] is True or last["exceeds_mdc"] == True  # noqa: E712
-    assert pr.mdc["stance_time_s"]["method"].startswith("trial-to-trial")
+    assert pr.mdc["stance_time_s"]["mdc_kind"] == "between_trials"      # 2 trials x 3 sessions
+    assert last["ci_excludes_zero"] is True and last["above_mdc95"] is True and last["mdc_kind"] == "between_trials"
     assert pr.trend["stance_time_s"]["slope"] < 0
+    # 3 sessions: a slope but no CI (Sen's interval over 3 points does not keep its coverage)
+    assert pd.isna(pr.trend["stance_time_s"]["slope_ci_low"]) and "fewer than 5" in pr.trend["stance_time_s"]["ci_note"]
     assert "points" in pr.headline and "relative" in pr.headline and "|SA|" in pr.headline
+    assert "a real change" in pr.headline and "Affected side left" in pr.headline
+    # oriented to the affected (left) side: its stance is shorter, so the signed asymmetry is negative
+    assert pr.affected_side == "left" and "affected (left)" in pr.sign_convention
+    assert (head["asym_affected"] < 0).all() and (head["lr_difference"] < 0).all()
     # the short trials have < 30 steady strides per side and session? then they are flagged
     st = pr.session_table
     assert st["n_steady_left"].min() > 0
     assert all(("only" in n) == (min(a, b) < 30) for n, a, b in
-               zip(st["notes"], st["n_steady_left"], st["n_steady_right"]))
+               zip(st["warnings"], st["n_steady_left"], st["n_steady_right"]))
 
 
 def test_relative_change_only_where_the_baseline_exceeds_its_mdc(tree):
@@ -136,6 +143,11 @@ def test_cli_sessions_and_session_set(tree, tmp_path, capsys):
     assert '"pain_vas": 2.5' in out and "barefoot" in out
     out = run(capsys, "session", "show", str(tmp_path / "PF003" / "S1" / "T1.h5"))
     assert '"condition": "barefoot"' in out
+    run(capsys, "session", "set", str(tmp_path / "PF003" / "S1"), "--notes", "walks with a cane", "--phase", "baseline")
+    data = json.loads(run(capsys, "sessions", "PF003", "--root", str(tmp_path), "--json", *FAST))
+    s1 = data["sessions"][0]
+    assert s1["notes"] == "walks with a cane" and s1["condition"] == "barefoot" and s1["phase"] == "baseline"
+    assert "steady strides" in s1["warnings"]          # gaitpf's warnings stay apart from the notes
     with pytest.raises(SystemExit) as exc:
         main(["session", "set", str(tmp_path / "PF003" / "S1"), "--pain", "12"])
     assert exc.value.code == 2
@@ -144,10 +156,19 @@ def test_cli_sessions_and_session_set(tree, tmp_path, capsys):
 
 def test_cli_compare(tree, capsys):
     a, b = tree / "PF001" / "S1" / "T1.h5", tree / "PF001" / "S3" / "T1.h5"
-    data = json.loads(run(capsys, "compare", str(a), str(b), "--json", *FAST))
+    # given latest first: identified by the stored session and ordered by session number
+    data = json.loads(run(capsys, "compare", str(b), str(a), "--json", *FAST))
+    assert [s["session"] for s in data["sessions"]] == ["S1", "S3"] and data["baseline"] == "S1"
     rows = [r for r in data["metrics"] if r["metric"] == "stance_time_s"]
-    assert rows[1]["change_abs"] < 0
-    assert data["mdc"]["stance_time_s"]["method"].startswith("split-half")
+    assert [r["is_baseline"] for r in rows] == [True, False]
+    assert rows[0]["value"] > rows[1]["value"]        # the baseline's asymmetry, not the follow-up's
+    assert rows[1]["change_abs"] < 0 and rows[1]["mdc_kind"] == "within_session"
+    for key in ("change_abs_ci_low", "change_abs_ci_high", "mdc95", "exceeds_mdc", "ci_excludes_zero",
+                "above_mdc95"):
+        assert key in rows[1]
+    assert rows[1]["exceeds_mdc"] == (rows[1]["ci_excludes_zero"] and rows[1]["above_mdc95"])
+    assert data["mdc"]["stance_time_s"]["mdc_kind"] == "within_session"
+    assert any("session order" in w for w in data["warnings"])
     with pytest.raises(SystemExit) as exc:
         main(["compare", str(a)])
     assert exc.value.code == 2
@@ -174,7 +195,7 @@ def test_bad_inputs_are_left_out_with_reasons(tmp_path):
     assert "session S2" in text and "no usable trial" in text
     assert "S4: kinetic/regional metrics not compared" in text
     st = pr.session_table.set_index("session")
-    assert "metadata missing: date, treatment, affected_side, pain_vas" in st.loc["S3", "notes"]
+    assert "metadata missing: date, treatment, affected_side, pain_vas" in st.loc["S3", "warnings"]
     assert not st.loc["S2", "included"]
     s4 = pr.table[(pr.table["session"] == "S4")].set_index("metric")
     assert s4.loc["stance_time_s", "comparable"] and not s4.loc["heel_load_pct", "comparable"]

@@ -63,7 +63,18 @@ def test_describe_change_names_the_index_and_both_changes():
                            unit_word=" points", baseline_label="S1", label="S8")
     assert text.startswith("stance-time asymmetry (|SA|) 6.1% (S1) → 4.8% (S8): −1.3 points (95% CI −2.0 to −0.6)")
     assert "−21% relative (95% CI −31% to −10%)" in text
-    assert "exceeds the MDC95 of 1.0 points" in text
+    assert "a real change: the CI excludes 0 and the change exceeds the MDC95 1.0 points (split-half)" in text
+    small = row.copy()
+    small["change_abs"] = -0.8          # CI excludes 0, but below the MDC: not real
+    text = describe_change("stance_time_s", "sa_pct", small, {"mdc95": 1.0, "mdc_label": "within session (x)"},
+                           0.95, unit_word=" points", baseline_label="S1", label="S8")
+    assert "not a real change: the CI excludes 0 but the change does not exceed the MDC95 1.0 points " \
+           "(within session)" in text
+    wide = row.copy()
+    wide["change_abs_ci_high"] = 0.2    # above the MDC but the CI includes 0: not real
+    text = describe_change("stance_time_s", "sa_pct", wide, {"mdc95": 1.0, "method": "x"}, 0.95,
+                           unit_word=" points", baseline_label="S1", label="S8")
+    assert "not a real change: the change exceeds the MDC95 1.0 points (x) but its CI includes 0" in text
 
 
 def test_index_magnitude():

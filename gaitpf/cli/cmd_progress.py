@@ -42,6 +42,10 @@ def _f(x: Any, spec: str) -> str:
     return format(v, spec).replace("-", "−") if v == v and abs(v) != float("inf") else "–"
 
 
+def _yn(x: Any) -> str:
+    return {True: "yes", False: "no"}.get(x if isinstance(x, bool) else None, "–")
+
+
 def render_progress(progress: Any) -> str:
     """Plain-text rendering for the terminal."""
     from ..sessions.progress import metric_label
@@ -49,37 +53,48 @@ def render_progress(progress: Any) -> str:
 
     name, unit = INDEX_NAMES[progress.index]
     lines = [f"subject {progress.subject_id}: {len(progress.sessions)} session(s), baseline "
-             f"{progress.baseline or '–'}", "", progress.headline, ""]
+             f"{progress.baseline or '–'}, affected side {progress.affected_side or 'not recorded'}", "",
+             progress.headline, ""]
     head = progress.table[progress.table["metric"] == progress.metric] if len(progress.table) else None
+    abbr = name.split("(")[-1].rstrip(")")
     hdr = (f"{'session':<10} {'date':<10} {'pain':>4} {'cad':>5} {'L/R steady':>10}  "
-           f"{'|' + name.split('(')[-1].rstrip(')') + '| (95% CI)':<22} {'change (95% CI)':<24} {'rel':>6} {'>MDC':>5}")
-    lines.append(f"{metric_label(progress.metric)} asymmetry per session ({name} magnitude, {unit or 'ratio'}):")
+           f"{'|' + abbr + '| (95% CI)':<20} {'aff.':>6} {'change (95% CI)':<24} {'rel':>6} {'CI≠0':>4} "
+           f"{'>MDC':>4} {'real':>4}")
+    lines.append(f"{metric_label(progress.metric)} asymmetry per session ({name} magnitude, {unit or 'ratio'}; "
+                 f"aff. = signed, {progress.sign_convention}):")
     lines.append(hdr)
     for _, s in progress.session_table.iterrows():
-        r = head[head["session"] == s["session"]] if head is not None else []
+        r = head[head["label"] == s["label"]] if head is not None and len(head) else []
+        aff = ""
         if len(r):
             r = r.iloc[0]
             val = f"{_f(r['value'], '.2f')} ({_f(r['value_ci_low'], '.2f')}–{_f(r['value_ci_high'], '.2f')})"
+            aff = _f(r["asym_affected"], "+.2f")
             if r["is_baseline"]:
-                ch, rel, mdc = "baseline", "", ""
+                ch, rel, excl, above, real = "baseline", "", "", "", ""
             else:
                 ch = f"{_f(r['change_abs'], '+.2f')} ({_f(r['change_abs_ci_low'], '+.2f')} to " \
                      f"{_f(r['change_abs_ci_high'], '+.2f')})"
                 rel = _f(r["change_rel_pct"], "+.0f") + "%"
-                mdc = {True: "yes", False: "no"}.get(r["exceeds_mdc"], "–")
+                excl, above, real = _yn(r["ci_excludes_zero"]), _yn(r["above_mdc95"]), _yn(r["exceeds_mdc"])
         else:
-            val, ch, rel, mdc = "left out", "", "", ""
-        lines.append(f"{str(s['session']):<10} {str(s['date'] or '–'):<10} {_f(s['pain_vas'], '.1f'):>4} "
+            val, ch, rel, excl, above, real = "left out", "", "", "", "", ""
+        lines.append(f"{str(s['label']):<10} {str(s['date'] or '–'):<10} {_f(s['pain_vas'], '.1f'):>4} "
                      f"{_f(s['cadence_spm'], '.0f'):>5} {str(s['n_steady_left']) + '/' + str(s['n_steady_right']):>10}"
-                     f"  {val:<22} {ch:<24} {rel:>6} {mdc:>5}")
+                     f"  {val:<20} {aff:>6} {ch:<24} {rel:>6} {excl:>4} {above:>4} {real:>4}")
+        extra = [f"{k}: {s[k]}" for k in ("treatment", "condition", "notes", "confounders") if s.get(k)]
+        if extra:
+            lines.append(f"{'':<10} " + " · ".join(extra))
     mdc = progress.mdc.get(progress.metric)
     if mdc:
         lines.append(f"\nMDC95 {_f(mdc['mdc95'], '.2f')}{'' if progress.index == 'sr' else ' points'} "
-                     f"(SEM {_f(mdc['sem'], '.3f')}, {mdc['method']}, df {mdc['df']})")
+                     f"(SEM {_f(mdc['sem'], '.3f')}, {mdc['mdc_label']}, df {mdc['df']})")
+    lines.append("decision: a change is real only when its 95% CI excludes 0 (CI≠0) and |change| > MDC95 (>MDC)")
     tr = progress.trend.get(progress.metric)
     if tr and tr.get("n", 0) >= 3:
-        lines.append(f"trend (Theil–Sen) {_f(tr['slope'], '+.3f')} per session "
-                     f"(95% CI {_f(tr['slope_ci_low'], '+.3f')} to {_f(tr['slope_ci_high'], '+.3f')})")
+        ci = (f"95% CI {_f(tr['slope_ci_low'], '+.3f')} to {_f(tr['slope_ci_high'], '+.3f')}"
+              if tr.get("slope_ci_low") == tr.get("slope_ci_low") and "ci_note" not in tr else tr.get("ci_note", ""))
+        lines.append(f"trend (Theil–Sen) {_f(tr['slope'], '+.3f')} per session ({ci})")
     for w in progress.warnings:
         lines.append(f"warning: {w}")
     for w in progress.left_out:

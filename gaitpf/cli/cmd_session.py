@@ -46,6 +46,8 @@ def command() -> None:
 @click.option("--condition", help="Shoe / walking condition.")
 @click.option("--speed", "walking_speed_m_s", help="Walking speed, m/s (if measured).")
 @click.option("--notes", help="Free notes (no names).")
+@click.option("--phase", type=click.Choice(["baseline", "treatment", "follow-up"]),
+              help="Study phase; two or more baseline sessions give the between-session MDC.")
 @click.option("--clear", multiple=True, metavar="FIELD", help="Remove a field (repeatable).")
 def set_(target: Path, clear: tuple[str, ...], **values: str | None) -> None:
     """Set session metadata of TARGET (a trial file or a session folder)."""
@@ -58,7 +60,7 @@ def set_(target: Path, clear: tuple[str, ...], **values: str | None) -> None:
     changes = {k: v for k, v in values.items() if v is not None}
     if not changes and not clear:
         raise InputError("nothing to set; give at least one of --date, --session-no, --treatment, --affected-side, "
-                         "--pain, --condition, --speed, --notes or --clear")
+                         "--pain, --condition, --speed, --notes, --phase or --clear")
     for f in _targets(target):
         meta = update_file_metadata(f, changes, remove=clear)
         click.echo(f"{f}: {json.dumps(meta, sort_keys=True, ensure_ascii=False)}")

@@ -36,21 +36,26 @@ def command(subject: str, root: str, as_json: bool, rebuild: bool, metric: str, 
     progress = subject_progress(subject, root=root, metric=metric, index=index,
                                 params=bootstrap_params(n_boot, seed))
     st = progress.session_table
-    head = progress.table[progress.table["metric"] == progress.metric].set_index("session") \
+    head = progress.table[progress.table["metric"] == progress.metric].set_index("label") \
         if len(progress.table) else None
     records = []
     for _, s in st.iterrows():
         rec = {k: (None if (isinstance(v, float) and v != v) else v) for k, v in s.items()}
-        if head is not None and s["session"] in head.index:
-            h = head.loc[s["session"]]
+        if head is not None and s["label"] in head.index:
+            h = head.loc[s["label"]]
             rec.update({"asymmetry": float(h["value"]), "asymmetry_ci": [float(h["value_ci_low"]),
-                                                                          float(h["value_ci_high"])]})
+                                                                          float(h["value_ci_high"])],
+                        "asym_affected": None if h["asym_affected"] != h["asym_affected"] else
+                        float(h["asym_affected"])})
         records.append(rec)
     if as_json:
         click.echo(json.dumps({"subject_id": progress.subject_id, "metric": progress.metric,
-                               "index": progress.index, "sessions": records}, indent=2, default=str))
+                               "index": progress.index, "affected_side": progress.affected_side,
+                               "sign_convention": progress.sign_convention, "sessions": records},
+                              indent=2, default=str))
         return
-    click.echo(f"subject {progress.subject_id}: {len(st)} session(s)")
+    click.echo(f"subject {progress.subject_id}: {len(st)} session(s), affected side "
+               f"{progress.affected_side or 'not recorded'}")
     click.echo(f"{'session':<10} {'no':>3} {'date':<10} {'treatment':<16} {'side':<6} {'pain':>4} {'trials':>6} "
                f"{'L/R steady':>10} {'cad':>5}  asymmetry {progress.index} (95% CI)")
     for r in records:
@@ -62,5 +67,6 @@ def command(subject: str, root: str, as_json: bool, rebuild: bool, metric: str, 
                    f"{str(r['n_trials_used']) + '/' + str(r['n_trials']):>6} "
                    f"{str(r['n_steady_left']) + '/' + str(r['n_steady_right']):>10} {_f(r['cadence_spm'], '.0f'):>5}"
                    f"  {asym}")
-        if r["notes"]:
-            click.echo(f"{'':<10} note: {r['notes']}")
+        for key in ("condition", "notes", "confounders", "warnings"):
+            if r.get(key):
+                click.echo(f"{'':<10} {key}: {r[key]}")

@@ -6,7 +6,8 @@ walking speed, steady strides) repeat on every row so the table can be filtered 
 modelled directly (e.g. a mixed model of ``value ~ session_no * treatment + (1|subject_id)``).
 
 Statistics: ``left_mean``, ``right_mean``, ``index_signed`` (signed index, positive =
-right larger), ``asymmetry`` (index magnitude, 0 = symmetric), ``change_abs`` and
+right larger; ratio-scale metrics only), ``lr_difference`` (left − right, in the metric's
+units), ``asymmetry`` (index magnitude, 0 = symmetric), ``change_abs`` and
 ``change_rel_pct`` (versus the subject's baseline).
 """
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _days(date: Any, base: Any) -> float:
 def progress_rows(progress: Progress, *, by: str) -> pd.DataFrame:
     """The tidy rows of one subject's :class:`Progress`."""
     t = progress.table
-    st = progress.session_table.set_index("session")
+    st = progress.session_table.set_index("label")
     used = [s for s in progress.sessions if s.boot is not None]
     order = {s.label: k + 1 for k, s in enumerate(used)}
     base_md = used[0].metadata if used else {}
@@ -59,19 +60,20 @@ def progress_rows(progress: Progress, *, by: str) -> pd.DataFrame:
         ("left_mean", "left_mean", "left_ci_low", "left_ci_high"),
         ("right_mean", "right_mean", None, None),
         ("index_signed", "index_signed", None, None),
+        ("lr_difference", "lr_difference", None, None),
         ("asymmetry", "value", "value_ci_low", "value_ci_high"),
         ("change_abs", "change_abs", "change_abs_ci_low", "change_abs_ci_high"),
         ("change_rel_pct", "change_rel_pct", "change_rel_ci_low", "change_rel_ci_high"),
     ]
     for _, r in t.iterrows():
-        s = st.loc[r["session"]]
+        s = st.loc[r["label"]]
         common = {
             "subject_id": progress.subject_id, "group": str(group), "session": r["session"],
-            "session_no": r["session_no"], "session_order": order.get(r["session"]), "date": r["date"],
+            "session_no": r["session_no"], "session_order": order.get(r["label"]), "date": r["date"],
             "days_since_baseline": _days(r["date"], base_md.get("date")), "is_baseline": bool(r["is_baseline"]),
             "pain_vas": s["pain_vas"], "cadence_spm": s["cadence_spm"], "walking_speed_m_s": s["walking_speed_m_s"],
             "n_steady_left": s["n_steady_left"], "n_steady_right": s["n_steady_right"],
-            "metric": r["metric"], "index": progress.index,
+            "metric": r["metric"], "index": r["index"],
         }
         for name, col, lo, hi in specs:
             if name == "right_mean":

@@ -4,19 +4,24 @@
   the report need (stride table, gait cycles, mean curves, COP gait lines). A trial that
   cannot be used (unreadable, one foot, no steady walking) is kept with its reason, so
   the report can say what was left out.
-* :func:`group_sessions` groups trials by their ``session`` label and orders sessions by
-  ``session_no`` metadata, then date, then label.
-* :func:`subject_progress` / :func:`compare_files` run the statistics of
-  :mod:`gaitpf.sessions.progress` over a subject's sessions or a list of trial files.
+* :func:`group_sessions` groups trials by the ``session`` stored in the recording and
+  orders sessions by ``session_no`` metadata, then date (the session date of the
+  metadata, else the date the file was recorded), then the session label.
+* :func:`subject_progress` runs the statistics of :mod:`gaitpf.sessions.progress` over a
+  subject's sessions (:func:`gaitpf.sessions.identity.compare_files` over a list of files).
+  The inputs of a comparison are identified by what the recordings store (subject,
+  session, trial, date) and checked by :mod:`gaitpf.sessions.identity`: the same
+  samples twice and different subjects are refused; never labelled by file name.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,14 +33,19 @@ from .metadata import validate_metadata
 __all__ = [
     "TIMING_METRICS",
     "KINETIC_METRICS",
+    "FORCE_METRICS_BW",
+    "FORCE_METRICS_RAW",
+    "REGIONAL_METRICS",
+    "trial_metrics",
+    "content_hash",
     "MIN_CYCLES",
     "TrialData",
     "SessionData",
     "load_trial",
     "group_sessions",
+    "session_order_key",
     "subject_files",
     "subject_progress",
-    "compare_files",
 ]
 
 log = logging.getLogger(__name__)
@@ -43,10 +53,18 @@ log = logging.getLogger(__name__)
 #: Timing metrics compared across sessions (independent of the sensor layout).
 TIMING_METRICS: tuple[str, ...] = ("stance_time_s", "swing_time_s", "stride_time_s", "step_time_s",
                                    "single_support_s", "stance_pct")
-#: Kinetic/regional metrics compared when present (only between sessions with the same layout and unit).
+#: Force metrics normalised to body weight (used when the recording has body mass and forces in N).
+FORCE_METRICS_BW: tuple[str, ...] = ("peak_force_1_pct_bw", "peak_force_2_pct_bw", "impulse_pct_bw_s")
+#: The same force metrics in the recording's own unit (``{u}`` = n, kpa or au), used without body
+#: mass; in ``au`` (uncalibrated sensors) they are relative values (see :func:`force_scale`).
+FORCE_METRICS_RAW: tuple[str, ...] = ("peak_force_1_{u}", "peak_force_2_{u}", "impulse_{u}_s")
+#: Regional load shares and the signed medial–lateral index (need a sensor layout).
+REGIONAL_METRICS: tuple[str, ...] = ("heel_load_pct", "midfoot_load_pct", "forefoot_load_pct", "toes_load_pct",
+                                     "ml_index")
+#: Kinetic/regional metrics compared when present (only between sessions with the same layout and unit):
+#: every name a trial may carry (force metrics in %BW or in the recording's unit).
 KINETIC_METRICS: tuple[str, ...] = (
-    "peak_force_1_pct_bw", "peak_force_2_pct_bw", "impulse_pct_bw_s", "heel_load_pct", "midfoot_load_pct",
-    "forefoot_load_pct", "toes_load_pct",
+    FORCE_METRICS_BW + tuple(m.format(u=u) for u in ("n", "kpa", "au") for m in FORCE_METRICS_RAW) + REGIONAL_METRICS
 )
 #: Fewer gait cycles than this: the trial/session is left out of the statistics.
 MIN_CYCLES = 10
@@ -60,6 +78,13 @@ class TrialData:
     ----------
     path : Path
     subject_id, session, trial : str
+        As stored in the recording (never taken from the file name).
+    date : str or None
+        Session date ``YYYY-MM-DD``: the metadata ``date``, else the day the file was recorded.
+    date_source : {"metadata", "recorded", ""}
+    content_hash : str
+        SHA-256 (first 16 hex digits) of the samples of both feet: the same recording
+        under another name or with other metadata has the same hash.
     metadata : dict
         Validated session metadata of the file (invalid values dropped with a warning).
     sides : tuple of str
@@ -85,6 +110,9 @@ class TrialData:
     subject_id: str = ""
     session: str = ""
     trial: str = ""
+    date: str | None = None
+    date_source: str = ""
+    content_hash: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     sides: tuple[str, ...] = ()
     layout_key: str = ""
@@ -110,15 +138,19 @@ class SessionData:
     Attributes
     ----------
     label : str
-        The session label (file attribute ``session``).
+        Unique label of the unit compared: the stored session id (``subject/session`` when
+        subjects are mixed; ``session/trial`` when trials of one session are compared).
     trials : list of TrialData
         All trials, usable or not.
     metadata : dict
         Session metadata merged over the trials (first value wins; conflicts are noted).
     boot : BootstrapMeans or None
         Pooled left/right means with block-bootstrap replicates (None = left out).
-    notes : list of str
-        Warnings and what was left out, for the report.
+    warnings : list of str
+        Warnings and what was left out, for the report (the clinician's notes are
+        ``metadata["notes"]``, kept apart).
+    confounders : list of str
+        What changed versus baseline besides the treatment (cadence, condition).
     """
 
     label: str
@@ -126,7 +158,24 @@ class SessionData:
     metadata: dict[str, Any] = field(default_factory=dict)
     cycles: stats.CycleData | None = None
     boot: stats.BootstrapMeans | None = None
-    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    confounders: list[str] = field(default_factory=list)
+
+    @property
+    def session_id(self) -> str:
+        """The session stored in the recordings ("" when none)."""
+        return next((t.session for t in self.trials if t.session), "")
+
+    @property
+    def subject_id(self) -> str:
+        return next((t.subject_id for t in self.trials if t.subject_id), "")
+
+    @property
+    def date(self) -> str | None:
+        """Session date (metadata ``date``, else the day the first trial was recorded)."""
+        if self.metadata.get("date"):
+            return str(self.metadata["date"])
+        return next((t.date for t in self.trials if t.date), None)
 
     @property
     def usable_trials(self) -> list[TrialData]:
@@ -157,6 +206,38 @@ def _channel_ok(info: dict[str, Any], n: int) -> np.ndarray:
     return ok
 
 
+def content_hash(rec: Any) -> str:
+    """SHA-256 (16 hex digits) of a recording's samples: side, shape, dtype and values of each foot."""
+    h = hashlib.sha256()
+    for side in sorted(rec.feet):
+        v = np.ascontiguousarray(rec.feet[side].values)
+        h.update(f"{side}:{v.shape}:{v.dtype.str}:".encode())
+        h.update(memoryview(v).cast("B"))
+    return h.hexdigest()[:16]
+
+
+def trial_metrics(strides: pd.DataFrame) -> list[str]:
+    """The metrics of a stride table that the session statistics compare.
+
+    Timing metrics; force metrics normalised to body weight when the table has them
+    (body mass known, forces in N), otherwise the same force metrics in the recording's
+    own unit (N, kPa or a.u.) — never dropped; regional load shares and ``ml_index``.
+    """
+    cols = set(strides.columns)
+
+    def has(m: str) -> bool:
+        return m in cols and bool(np.isfinite(pd.to_numeric(strides[m], errors="coerce")).any())
+
+    out = [m for m in TIMING_METRICS if m in cols]
+    force = [m for m in FORCE_METRICS_BW if has(m)]
+    if not force:
+        for u in ("n", "kpa", "au"):
+            force = [m.format(u=u) for m in FORCE_METRICS_RAW if has(m.format(u=u))]
+            if force:
+                break
+    return out + force + [m for m in REGIONAL_METRICS if has(m)]
+
+
 def load_trial(path: str | os.PathLike[str]) -> TrialData:
     """Read and analyze one recording; never raises for a bad file (see ``error``)."""
     from ..analysis import analyze
@@ -170,8 +251,13 @@ def load_trial(path: str | os.PathLike[str]) -> TrialData:
     except GaitpfError as exc:
         td.error = f"unreadable: {exc}"
         return td
-    td.subject_id, td.session, td.trial = rec.subject_id, rec.session, rec.trial
+    td.subject_id, td.session, td.trial = str(rec.subject_id or ""), str(rec.session or ""), str(rec.trial or "")
     td.metadata = validate_metadata(rec.metadata, strict=False)
+    td.content_hash = content_hash(rec)
+    if td.metadata.get("date"):
+        td.date, td.date_source = str(td.metadata["date"]), "metadata"
+    elif str(rec.created_utc or "")[:10]:
+        td.date, td.date_source = str(rec.created_utc)[:10], "recorded"
     td.sides = rec.sides
     td.unit = next(iter(rec.feet.values())).unit
     layouts = "/".join(
@@ -199,7 +285,7 @@ def load_trial(path: str | os.PathLike[str]) -> TrialData:
     if len(rec.sides) < 2:
         td.error = f"one foot only ({rec.sides[0]}): no left/right symmetry"
         return td
-    metrics = [m for m in TIMING_METRICS + KINETIC_METRICS if m in res.strides.columns]
+    metrics = trial_metrics(res.strides)
     td.cycles = stats.cycles_from_strides(res.strides, metrics=metrics)
     if min(td.n_steady.values()) == 0:
         td.error = "no steady walking (no steady strides on " + \
@@ -213,32 +299,43 @@ def _natural(label: str) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", label)]
 
 
-def group_sessions(trials: Sequence[TrialData], *, by_file: bool = False) -> list[SessionData]:
-    """Group trials into sessions (by ``session`` label, or one per file) in session order."""
+def session_order_key(sd: SessionData, position: int = 0) -> tuple[Any, ...]:
+    """Sort key of a session: ``session_no``, then date, then the label (naturally), then input order."""
+    no = sd.metadata.get("session_no")
+    return (no if no is not None else float("inf"), sd.date or "9999-99-99", _natural(sd.label), position)
+
+
+def group_sessions(
+    trials: Sequence[TrialData], *, key: Callable[[TrialData], str] | None = None
+) -> list[SessionData]:
+    """Group trials into sessions and put them in session order (:func:`session_order_key`).
+
+    Parameters
+    ----------
+    trials : sequence of TrialData
+    key : callable, optional
+        Trial → unit label; default: the session stored in the recording (the folder
+        name for a file that stores none).
+    """
+    key = key or (lambda t: t.session or t.path.parent.name)
     groups: dict[str, list[TrialData]] = {}
-    for t in trials:
-        key = str(t.path) if by_file else (t.session or t.path.parent.name)
-        groups.setdefault(key, []).append(t)
+    first: dict[str, int] = {}
+    for i, t in enumerate(trials):
+        k = key(t)
+        groups.setdefault(k, []).append(t)
+        first.setdefault(k, i)
     sessions = []
-    for key, members in groups.items():
-        label = members[0].path.stem if by_file else key
+    for label, members in groups.items():
         sd = SessionData(label=label, trials=members)
         for t in members:
             for k, v in t.metadata.items():
                 if k not in sd.metadata:
                     sd.metadata[k] = v
                 elif sd.metadata[k] != v and k != "notes":
-                    sd.notes.append(f"trials disagree on {k} ({sd.metadata[k]!r} vs {v!r} in {t.path.name}); "
-                                    f"using {sd.metadata[k]!r}")
+                    sd.warnings.append(f"trials disagree on {k} ({sd.metadata[k]!r} vs {v!r} in {t.path.name}); "
+                                       f"using {sd.metadata[k]!r}")
         sessions.append(sd)
-    if by_file:
-        return sessions
-
-    def order(s: SessionData) -> tuple[Any, ...]:
-        no = s.metadata.get("session_no")
-        return (no if no is not None else float("inf"), s.metadata.get("date") or "9999", _natural(s.label))
-
-    return sorted(sessions, key=order)
+    return sorted(sessions, key=lambda sd: session_order_key(sd, first[sd.label]))
 
 
 def subject_files(subject: str, *, root: str | os.PathLike[str] | None) -> tuple[str, list[Path]]:
@@ -293,22 +390,3 @@ def subject_progress(
     sessions = group_sessions(trials)
     return compute_progress(sessions, subject_id=subject_id, metric=metric, index=index,
                             params=params or stats.BootstrapParams())
-
-
-def compare_files(
-    paths: Sequence[str | os.PathLike[str]],
-    *,
-    metric: str = "stance_time_s",
-    index: str = "sa_pct",
-    params: stats.BootstrapParams | None = None,
-):
-    """Compare trial files, each as its own "session"; the first is the baseline."""
-    from .progress import compute_progress
-
-    if len(paths) < 2:
-        raise InputError("compare needs at least two recordings (the first is the baseline)")
-    trials = [load_trial(p) for p in paths]
-    sessions = group_sessions(trials, by_file=True)
-    subjects = sorted({t.subject_id for t in trials if t.subject_id})
-    return compute_progress(sessions, subject_id=",".join(subjects) or "?", metric=metric, index=index,
-                            params=params or stats.BootstrapParams(), trial_mode=True)

@@ -25,6 +25,7 @@ from ..errors import InputError, OutputError, SchemaError
 
 __all__ = [
     "SESSION_FIELDS",
+    "PHASES",
     "REQUIRED_FOR_REPORT",
     "check_subject_id",
     "validate_metadata",
@@ -45,7 +46,12 @@ SESSION_FIELDS: dict[str, tuple[str, str]] = {
     "condition": ("str", "shoe / walking condition (e.g. 'own shoes, 10 m walkway')"),
     "walking_speed_m_s": ("float", "walking speed in m/s, if measured (stopwatch, treadmill)"),
     "notes": ("str", "free notes (no names or other identifying data)"),
+    "phase": ("phase", "baseline, treatment or follow-up; two or more baseline sessions (before treatment) "
+                       "give the between-session MDC"),
 }
+
+#: Accepted values of ``phase``.
+PHASES: tuple[str, ...] = ("baseline", "treatment", "follow-up")
 
 #: Fields whose absence the report mentions.
 REQUIRED_FOR_REPORT: tuple[str, ...] = ("date", "session_no", "treatment", "affected_side", "pain_vas")
@@ -144,6 +150,11 @@ def _validate_one(key: str, value: Any) -> Any:
         s = str(value).strip().lower()
         if s not in ("left", "right", "none"):
             raise InputError(f"session metadata affected_side={value!r} must be left, right or none")
+        return s
+    if key == "phase":
+        s = str(value).strip().lower()
+        if s not in PHASES:
+            raise InputError(f"session metadata phase={value!r} must be one of {', '.join(PHASES)}")
         return s
     if key in ("treatment", "condition", "notes"):
         return str(value).strip()

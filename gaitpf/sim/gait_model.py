@@ -106,6 +106,15 @@ class GaitParams:
         Lag-1 autocorrelation of the stride-time series (0 = white). Default 0.6.
     peak_cv_pct : float
         Stride-to-stride variation of the force amplitude, %. Default 3.
+    region_cv_pct : float
+        Stride-to-stride variation of where the force sits: each stance multiplies the
+        weights of the four contact areas (heel, midfoot, forefoot, toes) by independent
+        log-normal factors with this CV, % (total force unchanged). Default 0; real
+        regional load shares vary by a few percentage points per stride (``gaitpf demo``
+        uses 20). Drawn from their own random stream: the events of a seed do not change.
+    region_scale_left, region_scale_right : tuple of 4 floats
+        Fixed factors of the four contact-area weights of each foot (foot-to-foot and
+        session-to-session differences such as insole placement); default all 1.
     noise_pct : float
         SD of each sensor's white noise, % of (body weight / number of sensors).
     baseline_drift_n : float
@@ -133,6 +142,9 @@ class GaitParams:
     stride_cv_pct: float = 2.0
     stride_ar1_coef: float = 0.6
     peak_cv_pct: float = 3.0
+    region_cv_pct: float = 0.0
+    region_scale_left: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
+    region_scale_right: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
     noise_pct: float = 1.0
     baseline_drift_n: float = 0.0
     adc_step_n: float = 0.0
@@ -164,6 +176,11 @@ class GaitParams:
         need(0 <= self.stride_cv_pct <= 10, f"stride_cv_pct={self.stride_cv_pct} must be within 0–10")
         need(0 <= self.stride_ar1_coef < 1, f"stride_ar1_coef={self.stride_ar1_coef} must be within [0, 1)")
         need(0 <= self.peak_cv_pct <= 15, f"peak_cv_pct={self.peak_cv_pct} must be within 0–15")
+        need(0 <= self.region_cv_pct <= 40, f"region_cv_pct={self.region_cv_pct} must be within 0–40")
+        for name in ("region_scale_left", "region_scale_right"):
+            v = getattr(self, name)
+            need(len(tuple(v)) == 4 and all(0.2 <= float(x) <= 5 for x in v),
+                 f"{name}={v!r} must be 4 factors within 0.2–5 (heel, midfoot, forefoot, toes)")
         need(0 <= self.noise_pct <= 20, f"noise_pct={self.noise_pct} must be within 0–20")
         need(self.baseline_drift_n >= 0 and self.adc_step_n >= 0, "baseline_drift_n and adc_step_n must be ≥ 0")
         need(20 <= self.body_mass_kg <= 250, f"body_mass_kg={self.body_mass_kg} must be within 20–250")
@@ -264,6 +281,7 @@ class GaitSimulator:
         self._entropy = ss.entropy
         self._events = EventTimeline(params, duration_s, np.random.default_rng(ss.spawn(1)[0]))
         self._drift = self._drift_params()
+        self._region: dict[str, np.ndarray] = {s: np.ones((0, 4)) for s in SIDES}
         self._cache: dict[str, tuple[int, np.ndarray]] = {}
 
     # -- events ------------------------------------------------------------------------
@@ -285,6 +303,24 @@ class GaitSimulator:
         rng = np.random.default_rng([self._entropy, 7])
         return {s: np.column_stack([rng.uniform(60, 300, 3), rng.uniform(0, 2 * np.pi, 3)]) for s in SIDES}
 
+    def _region_factors(self, side: str, n_intervals: int) -> np.ndarray | None:
+        """Per-stance contact-area factors (n_intervals, 4): fixed foot scale × log-normal stride factors.
+
+        From a stream of their own (seeded by the trial seed and the side) and prefix-stable,
+        so the same stance gets the same factors however far the timeline has grown.
+        """
+        p = self.params
+        scale = np.asarray(p.region_scale_left if side == "left" else p.region_scale_right, float)
+        if p.region_cv_pct <= 0 and np.all(scale == 1.0):
+            return None
+        have = self._region[side]
+        if have.shape[0] < n_intervals:
+            rng = np.random.Generator(np.random.SFC64(np.random.SeedSequence([self._entropy, 20 + SIDES.index(side)])))
+            sd = math.sqrt(math.log1p((p.region_cv_pct / 100.0) ** 2))
+            z = rng.standard_normal((max(n_intervals, 2 * have.shape[0], 64), 4))
+            self._region[side] = np.exp(sd * z - 0.5 * sd * sd)
+        return self._region[side][:n_intervals] * scale[None, :]
+
     def _render_block(self, block_no: int, side: str) -> np.ndarray:
         """One foot's frames of rendering block ``block_no`` (cached: the latest block per foot)."""
         cached = self._cache.get(side)
@@ -302,9 +338,11 @@ class GaitSimulator:
         u = np.interp(t, a["u_t"], a["u_v"])
         w = np.interp(t, a["w_t"], a["w_v"])
         _, load, heel = p.side_factors(side)
+        region = self._region_factors(side, len(a["amp"]))
         clean = pressure.render_force(
             u, w, loaded, a["amp"][kc], body_weight_n=p.body_weight_n, load_factor=load,
             heel_scale=heel, area_to_sensor=self._area_to_sensor[side],
+            area_scale=None if region is None else region[kc],
         )
         offset = None
         if p.baseline_drift_n > 0:

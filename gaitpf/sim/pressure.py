@@ -147,6 +147,7 @@ def render_force(
     load_factor: float,
     heel_scale: float,
     area_to_sensor: np.ndarray,
+    area_scale: np.ndarray | None = None,
 ) -> np.ndarray:
     """Noise-free per-sensor force of one foot for a block of samples.
 
@@ -169,6 +170,10 @@ def render_force(
         the midfoot (1/3) and forefoot (2/3) areas, so the total is unchanged.
     area_to_sensor : ndarray, shape (4, n_sensors)
         From :func:`footprints`.
+    area_scale : ndarray, shape (n, 4), optional
+        Factors of the four area weights per sample (stride-to-stride and foot-to-foot
+        variation of where the force sits); rows are renormalised, so the total force is
+        unchanged.
 
     Returns
     -------
@@ -180,6 +185,9 @@ def render_force(
     total = body_weight_n * load_factor * ((1.0 - s) * amplitude * grf_bw(u) + s * 0.5)
     total = np.where(loaded, total, 0.0)
     areas = (1.0 - s)[:, None] * contact_weights(u) + s[:, None] * STANDING_WEIGHTS[None, :]
+    if area_scale is not None:
+        scaled = areas * area_scale
+        areas = scaled / np.maximum(scaled.sum(axis=1, keepdims=True), 1e-12)
     if heel_scale != 1.0:  # offloaded heel force moves forward: 1/3 midfoot, 2/3 forefoot
         moved = areas[:, 0] * (1.0 - heel_scale)
         areas[:, 0] -= moved
