@@ -64,3 +64,21 @@ def test_pool_difference_and_region_share():
     assert share == pytest.approx({"heel": 62.5, "forefoot": 37.5})
     with pytest.raises(SignalError):
         pool_maps([a, dict(b, unit="N", absolute=False)])
+
+
+def test_loaded_cop_path_skips_lightly_loaded_samples():
+    from gaitpf.analysis.pressure_map import loaded_cop_path
+
+    # heel sensor at y=0, toe sensor at y=100; stance 0..4; sample 0 and 4 carry < 10 % of the peak (10)
+    v = np.array([[0.5, 0.0], [10, 0], [5, 5], [0, 10], [0.0, 0.5]], dtype=float)
+    st = pd.DataFrame({"ic_idx": [0], "to_idx": [4]})
+    c = loaded_cop_path(v, strides=st, x_mm=np.array([0.0, 10.0]), y_mm=np.array([0.0, 100.0]),
+                        baseline=np.zeros(2), n_points=3)
+    # loaded samples 1..3: COP y = 0, 50, 100 -> resampled at 0, 50, 100 %
+    np.testing.assert_allclose(c["y_mm"], [0.0, 50.0, 100.0])
+    np.testing.assert_allclose(c["x_mm"], [0.0, 5.0, 10.0])
+    assert c["n"] == 1
+    # with no threshold the tiny loads at the ends pull the line back (the "hook")
+    raw = loaded_cop_path(v, strides=st, x_mm=np.array([0.0, 10.0]), y_mm=np.array([0.0, 100.0]),
+                          baseline=np.zeros(2), min_load_frac=0.0, n_points=5)
+    assert raw["y_mm"][0] == 0.0 and raw["y_mm"][-1] == 100.0 and raw["y_mm"][1] == 0.0

@@ -20,6 +20,13 @@ Method (per foot, over the given stances — normally the steady strides):
 Regional load share (:func:`region_share`) is each region's share (%) of the summed
 PTI over the foot, so heel + midfoot + forefoot + toes = 100 %.
 
+Gait line while loaded (:func:`loaded_cop_path`): the centre of pressure
+``COP = Σ w·(x, y) / Σ w`` is only defined where the foot carries load; at initial
+contact and toe-off a few noisy sensors carry a tiny load and drag the mean line back
+towards the heel ("hooks"). Each stance is therefore cut to the samples whose total
+load is at least ``min_load_frac`` (default 10 %) of that stance's peak total load,
+resampled to ``n_points`` (0–100 % of the loaded phase) and averaged over strides.
+
 Pure: numpy/pandas only, inputs are never mutated, no I/O.
 """
 from __future__ import annotations
@@ -32,7 +39,7 @@ import pandas as pd
 from ..errors import SignalError
 from .cop import sensor_baseline
 
-__all__ = ["pressure_scale", "pressure_map", "pool_maps", "map_difference", "region_share"]
+__all__ = ["pressure_scale", "pressure_map", "pool_maps", "map_difference", "region_share", "loaded_cop_path"]
 
 #: Units read as pressure (kPa) directly.
 _PRESSURE_UNITS = ("kPa",)
@@ -213,3 +220,78 @@ def region_share(pti: np.ndarray, region: Sequence[str]) -> dict[str, float]:
         s = float(p[fin & (reg == r)].sum())
         out[str(r)] = 100.0 * s / total if total > 0 else float("nan")
     return out
+
+
+def loaded_cop_path(
+    values: np.ndarray,
+    *,
+    strides: pd.DataFrame,
+    x_mm: np.ndarray,
+    y_mm: np.ndarray,
+    channel_ok: np.ndarray | None = None,
+    baseline: np.ndarray | None = None,
+    min_load_frac: float = 0.10,
+    n_points: int = 51,
+) -> dict[str, Any]:
+    """Mean centre-of-pressure line over the loaded part of each stance (see module docstring).
+
+    Parameters
+    ----------
+    values : ndarray (n_samples, n_sensors)
+    strides : DataFrame with ``ic_idx``, ``to_idx``
+    x_mm, y_mm : ndarray (n_sensors,)
+        Sensor positions in the insole frame (mm).
+    channel_ok : ndarray of bool, optional
+        Channels to use (default all with finite positions).
+    baseline : ndarray, optional
+        Unloaded level per sensor (default :func:`~gaitpf.analysis.cop.sensor_baseline`).
+    min_load_frac : float
+        Fraction of the stance's peak total load below which samples are not drawn.
+    n_points : int
+
+    Returns
+    -------
+    dict
+        ``x_mm``, ``y_mm`` (mean, ndarray n_points; NaN without strides) and ``n``
+        (strides used).
+    """
+    v = np.asarray(values)
+    if v.ndim == 1:
+        v = v[:, None]
+    k = v.shape[1]
+    xs, ys = np.asarray(x_mm, dtype=float), np.asarray(y_mm, dtype=float)
+    if xs.shape != (k,) or ys.shape != (k,):
+        raise SignalError(f"loaded_cop_path: {k} sensors but {xs.size} positions")
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    if channel_ok is not None:
+        ok &= np.asarray(channel_ok, dtype=bool)
+    base = sensor_baseline(v) if baseline is None else np.asarray(baseline, dtype=float)
+    ic = pd.to_numeric(strides["ic_idx"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    to = pd.to_numeric(strides["to_idx"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    good = np.isfinite(ic) & np.isfinite(to) & (to > ic) & (ic >= 0) & (to < v.shape[0])
+    grid = np.linspace(0.0, 1.0, n_points)
+    lines_x, lines_y = [], []
+    for a, b in zip(ic[good].astype(np.int64), to[good].astype(np.int64)):
+        w = np.subtract(v[a:b + 1][:, ok], base[ok], dtype=np.float64)
+        np.clip(w, 0.0, None, out=w)
+        w[~np.isfinite(w)] = 0.0
+        total = w.sum(axis=1)
+        if not total.max() > 0:
+            continue
+        loaded = np.flatnonzero(total >= min_load_frac * total.max())
+        i0, i1 = loaded[0], loaded[-1]
+        if i1 - i0 < 2:
+            continue
+        seg, tot = w[i0:i1 + 1], total[i0:i1 + 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cx = seg @ xs[ok] / tot
+            cy = seg @ ys[ok] / tot
+        t = np.linspace(0.0, 1.0, len(tot))
+        fin = np.isfinite(cx) & np.isfinite(cy)
+        if fin.sum() < 2:
+            continue
+        lines_x.append(np.interp(grid, t[fin], cx[fin]))
+        lines_y.append(np.interp(grid, t[fin], cy[fin]))
+    if not lines_x:
+        return {"x_mm": np.full(n_points, np.nan), "y_mm": np.full(n_points, np.nan), "n": 0}
+    return {"x_mm": np.mean(lines_x, axis=0), "y_mm": np.mean(lines_y, axis=0), "n": len(lines_x)}
