@@ -115,7 +115,7 @@ def _table(header: list[str], rows: list[list[str]], left_cols: int = 1, base_fi
     body = []
     for k, r in enumerate(rows):
         cls = ' class="base"' if (base_first and k == 0) else ""
-        tds = "".join(f'<td class="{"l" if i < left_cols else ""}{" nw" if len(str(c)) <= 12 else ""}">{_e(c)}</td>'
+        tds = "".join(f'<td class="{"l" if i < left_cols else ""}{" nw" if len(str(c)) <= 12 or " " not in str(c) else ""}">{_e(c)}</td>'
                       for i, c in enumerate(r))
         body.append(f"<tr{cls}>{tds}</tr>")
     return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"

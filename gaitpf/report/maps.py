@@ -24,6 +24,7 @@ from matplotlib.path import Path as MplPath  # noqa: E402
 
 from ..layouts import foot_outline_mm  # noqa: E402
 from ..model import SensorLayout  # noqa: E402
+from .plots import literal  # noqa: E402
 
 __all__ = ["insole_outline", "pressure_maps_figure", "cop_figure", "QUANTITIES"]
 
@@ -133,10 +134,10 @@ def pressure_maps_figure(ctx: Any, quantity: str = "peak", *, sides: tuple[str, 
             ax = axes[i, j]
             if m is None:
                 ax.axis("off")
-                ax.text(0.5, 0.5, f"{lab}: no map", ha="center", transform=ax.transAxes, fontsize=8)
+                ax.text(0.5, 0.5, f"{literal(lab)}: no map", ha="center", transform=ax.transAxes, fontsize=8)
                 continue
             sc = _draw_foot(ax, m.layout, side, getattr(m, quantity), norm=norm, cmap=cmap, cop=None) or sc
-            ax.set_title(f"{foot_title}\n{lab}{' (baseline)' if lab == b else ' (latest)'}, {m.n_strides} strides",
+            ax.set_title(f"{foot_title}\n{literal(lab)}{' (baseline)' if lab == b else ' (latest)'}, {m.n_strides} strides",
                          fontsize=8)
         if sc is not None:
             cb = fig.colorbar(sc, ax=list(axes[i, :min(cols, 2)]), shrink=0.8, pad=0.02)
@@ -150,7 +151,7 @@ def pressure_maps_figure(ctx: Any, quantity: str = "peak", *, sides: tuple[str, 
                 lim = max(lim, 0.05 * vmax, 1e-9)
                 dn = colors.TwoSlopeNorm(0.0, -lim, lim)
                 sd = _draw_foot(ax, ml.layout, side, d, norm=dn, cmap=plt.get_cmap("RdBu_r"))
-                ax.set_title(f"{foot_title}\ndifference {last} − {b}", fontsize=8)
+                ax.set_title(f"{foot_title}\ndifference {literal(last)} − {literal(b)}", fontsize=8)
                 cb = fig.colorbar(sd, ax=ax, shrink=0.8, pad=0.02)
                 cb.set_label(f"change ({_unit_text(ml, quantity)}); red = more", fontsize=7)
                 cb.ax.tick_params(labelsize=7)
@@ -184,7 +185,7 @@ def cop_figure(ctx: Any) -> tuple[Figure | None, str]:
         _draw_foot(ax, lay, side, None, norm=None, cmap=None)
         for k, lab, fm in lines[side]:
             ax.plot(_view_x(fm.cop_x_mm, side), fm.cop_y_mm, color=cmap(0.85 * k / max(len(labels) - 1, 1)), lw=1.6,
-                    label=lab, zorder=3)
+                    label=literal(lab), zorder=3)
         role = "affected" if side == ctx.affected_side else ("unaffected" if ctx.affected_side else "")
         ax.set_title(f"{side} foot" + (f" ({role})" if role else ""), fontsize=9)
         ax.text(0.02, 0.01, "medial" if side == "left" else "lateral", transform=ax.transAxes, fontsize=7,

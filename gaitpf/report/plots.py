@@ -29,6 +29,7 @@ from ..sessions.progress import Progress, metric_label  # noqa: E402
 __all__ = [
     "SIDE_COLORS",
     "MIN_SPAN_PCT",
+    "literal",
     "metric_axis_label",
     "to_png_base64",
     "summary_trend_plot",
@@ -58,6 +59,11 @@ def to_png_base64(fig: Figure) -> str:
 
 _UNIT_WORDS = (("_pct_bw_s", "% body weight · s"), ("_pct_bw", "% body weight"), ("_load_pct", "% of stance load"),
                ("_pct", "% of stride"), ("_s", "s"))
+
+
+def literal(text: Any) -> str:
+    """User text for matplotlib with ``$`` escaped, so it is never typeset as math."""
+    return str(text).replace("$", r"\$")
 
 
 def metric_axis_label(metric: str) -> str:
@@ -106,7 +112,7 @@ def summary_trend_plot(ctx: Any) -> Figure | None:
         return None
     name, unit = stats.INDEX_NAMES[progress.index]
     abbr = name.split("(")[-1].split(" ")[0].rstrip(")")
-    labels = rows["session"].tolist()
+    labels = [literal(x) for x in rows["session"]]
     x = np.arange(len(labels), dtype=float)
     a, u = ctx.ref_side, ctx.unaffected_side
     v = oriented_index(rows[f"{u}_mean"], rows[f"{a}_mean"], progress.index)
@@ -134,7 +140,7 @@ def summary_trend_plot(ctx: Any) -> Figure | None:
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
     ax.set_xlabel("session", fontsize=8)
-    if not _pain_axis(axp, ctx, labels, x):
+    if not _pain_axis(axp, ctx, rows["session"].tolist(), x):
         axp.axis("off")
         axp.text(0.5, 0.5, "no pain scores entered\n(gaitpf session set --pain)", ha="center", va="center",
                  fontsize=8, transform=axp.transAxes)
@@ -157,7 +163,7 @@ def symmetry_plot(ctx: Any, metric: str | None = None) -> Figure | None:
         return None
     metric = metric or progress.metric
     name, unit = stats.INDEX_NAMES[progress.index]
-    labels = rows["session"].tolist()
+    labels = [literal(x) for x in rows["session"]]
     x = np.arange(len(labels), dtype=float)
     fig, ax = plt.subplots(figsize=(7.2, 3.2))
     v = rows["value"].to_numpy(float)
@@ -192,7 +198,7 @@ def lr_means_plot(ctx: Any, metric: str | None = None) -> Figure | None:
     if rows.empty:
         return None
     metric = metric or progress.metric
-    labels = rows["session"].tolist()
+    labels = [literal(x) for x in rows["session"]]
     x = np.arange(len(labels), dtype=float)
     fig, ax = plt.subplots(figsize=(7.2, 3.0))
     for k, side in enumerate((ctx.ref_side, ctx.unaffected_side)):
@@ -256,7 +262,7 @@ def curves_plot(ctx: Any) -> Figure | None:
             xs = np.linspace(0, 100, len(c["mean"]))
             ax.plot(xs, c["mean"], color=SIDE_COLORS[side], lw=1.2, label=side)
             ax.fill_between(xs, c["mean"] - c["sd"], c["mean"] + c["sd"], color=SIDE_COLORS[side], alpha=0.2)
-        ax.set_title(sd.label, fontsize=8)
+        ax.set_title(literal(sd.label), fontsize=8)
         ax.set_xlabel("stance (%)", fontsize=7)
         ax.tick_params(labelsize=6)
         ax.grid(alpha=0.3)
@@ -292,7 +298,7 @@ def regional_plot(ctx: Any) -> Figure | None:
             ax.errorbar(x + (k - 0.5) * 0.1, v, yerr=[v - lo, hi - v], fmt="o-", capsize=2, ms=3,
                         color=SIDE_COLORS[side], label=side)
         _min_span(ax, float(np.nanmin(lo_all)), float(np.nanmax(hi_all)), MIN_SPAN_PCT)
-        ax.set_xticks(x, rows["session"].tolist(), fontsize=7)
+        ax.set_xticks(x, [literal(v) for v in rows["session"]], fontsize=7)
         ax.tick_params(labelsize=7)
         ax.set_ylabel(f"{word} share of stance load (%)", fontsize=7)
         ax.grid(alpha=0.3)
@@ -313,7 +319,8 @@ def load_share_pain_plot(ctx: Any) -> Figure | None:
     lo_all, hi_all = [], []
     for m, word, c in regions:
         rows = t[(t["metric"] == m) & t["comparable"].astype(bool)].reset_index(drop=True)
-        labels = rows["session"].tolist()
+        raw = rows["session"].tolist()
+        labels = [literal(x) for x in raw]
         x = np.arange(len(rows), dtype=float)
         v = rows[f"{side}_mean"].to_numpy(float)
         lo, hi = rows[f"{side}_ci_low"].to_numpy(float), rows[f"{side}_ci_high"].to_numpy(float)
@@ -330,7 +337,7 @@ def load_share_pain_plot(ctx: Any) -> Figure | None:
     ax2 = ax.twinx()
     ax.set_zorder(ax2.get_zorder() + 1)
     ax.patch.set_visible(False)
-    has_pain = _pain_axis(ax2, ctx, labels, x)
+    has_pain = _pain_axis(ax2, ctx, raw, x)
     if not has_pain:
         ax2.axis("off")
     h1, l1 = ax.get_legend_handles_labels()
