@@ -170,7 +170,7 @@ def _summary(ctx: ReportContext, title: str | None) -> list[str]:
     parts.append(_figure(f"Plantar pressure, {ctx.ref_side} foot"
                          f"{' (affected)' if ctx.affected_side else ''}: baseline, latest and difference", pm,
                          why, why))
-    conf = ctx.confounders or ["none flagged (cadence within 5 % of baseline, same condition and treatment)"]
+    conf = ctx.confounders or ["none flagged (cadence within 5 % of baseline; condition and treatment unchanged or not entered)"]
     parts.append(_list("warn", "Confounders", conf))
     if len(ctx.warnings) <= SUMMARY_MAX_CAUTIONS:
         parts.append(_list("warn", "Read with care", ctx.warnings))

@@ -98,7 +98,7 @@ def _draw_foot(ax: Any, layout: SensorLayout, side: str, values: np.ndarray | No
 
 def _unit_text(fm: Any, quantity: str) -> str:
     base = f"{fm.unit}{QUANTITIES[quantity][1]}"
-    return base if fm.absolute else f"relative, {base} per sensor (sensor area unknown)"
+    return base if fm.absolute else f"relative, {base}/sensor"
 
 
 def pressure_maps_figure(ctx: Any, quantity: str = "peak", *, sides: tuple[str, ...] | None = None,
@@ -124,23 +124,35 @@ def pressure_maps_figure(ctx: Any, quantity: str = "peak", *, sides: tuple[str, 
     for i, side in enumerate(sides):
         mb, ml = ctx.maps[b].feet.get(side), ctx.maps[last].feet.get(side)
         present = [m for m in (mb, ml) if m is not None]
-        vmax = max(float(np.nanmax(getattr(m, quantity))) for m in present) if present else 1.0
-        norm = colors.Normalize(0.0, vmax if vmax > 0 else 1.0)
+        shared = len({m.key for m in present}) == 1
         cmap = plt.get_cmap("YlOrRd")
+
+        def norm_of(ms: list[Any]) -> Any:
+            vm = max(float(np.nanmax(getattr(m, quantity))) for m in ms) if ms else 1.0
+            return colors.Normalize(0.0, vm if vm > 0 else 1.0)
+
+        norm = norm_of(present)
+        vmax = norm.vmax
         role = "affected" if side == ctx.affected_side else ("unaffected" if ctx.affected_side else "")
         foot_title = f"{side} foot" + (f" ({role})" if role else "")
         sc = None
-        for j, (lab, m) in enumerate(((b, mb), (last, ml))[:cols if cols == 1 else 2]):
+        panels = ((b, mb), (last, ml))[:1 if cols == 1 else 2]
+        for j, (lab, m) in enumerate(panels):
             ax = axes[i, j]
             if m is None:
                 ax.axis("off")
                 ax.text(0.5, 0.5, f"{literal(lab)}: no map", ha="center", transform=ax.transAxes, fontsize=8)
                 continue
-            sc = _draw_foot(ax, m.layout, side, getattr(m, quantity), norm=norm, cmap=cmap, cop=None) or sc
-            ax.set_title(f"{foot_title}\n{literal(lab)}{' (baseline)' if lab == b else ' (latest)'}, {m.n_strides} strides",
-                         fontsize=8)
-        if sc is not None:
-            cb = fig.colorbar(sc, ax=list(axes[i, :min(cols, 2)]), shrink=0.8, pad=0.02)
+            own = norm if shared else norm_of([m])
+            sc = _draw_foot(ax, m.layout, side, getattr(m, quantity), norm=own, cmap=cmap, cop=None) or sc
+            ax.set_title(f"{foot_title}\n{literal(lab)}{' (baseline)' if lab == b else ' (latest)'}, "
+                         f"{m.n_strides} strides", fontsize=8)
+            if not shared:  # different units/layouts: each map gets its own scale
+                cb = fig.colorbar(sc, ax=ax, shrink=0.8, pad=0.02)
+                cb.set_label(f"{QUANTITIES[quantity][0]} ({_unit_text(m, quantity)})", fontsize=6)
+                cb.ax.tick_params(labelsize=6)
+        if sc is not None and shared:
+            cb = fig.colorbar(sc, ax=list(axes[i, :len(panels)]), shrink=0.8, pad=0.02)
             cb.set_label(f"{QUANTITIES[quantity][0]} ({_unit_text(present[0], quantity)})", fontsize=7)
             cb.ax.tick_params(labelsize=7)
         if cols == 3:
@@ -158,10 +170,11 @@ def pressure_maps_figure(ctx: Any, quantity: str = "peak", *, sides: tuple[str, 
             else:
                 ax.axis("off")
                 why = "sensor layout or unit differs from the baseline" if (mb and ml) else "a map is missing"
-                ax.text(0.5, 0.5, f"no difference map:\n{why}", ha="center", va="center", transform=ax.transAxes,
-                        fontsize=8, wrap=True)
+                ax.text(0.5, 0.5, "no difference map\n(see the note\nbelow the figure)", ha="center", va="center",
+                        transform=ax.transAxes, fontsize=8)
                 notes.append(f"{side} foot: no difference map ({why})")
-    fig.text(0.5, 0.005, "Seen from above; each disc is one sensor (× = unusable channel). Mean over steady strides.",
+    fig.text(0.5, 0.005, "Seen from above; each disc is one sensor (× = unusable channel). Mean over steady strides. "
+             "Relative: sensor area unknown, reading units per sensor.",
              ha="center", fontsize=7, color="0.3")
     return fig, "; ".join(notes)
 
