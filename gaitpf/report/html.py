@@ -97,10 +97,9 @@ def _e(x: Any) -> str:
     return html.escape("" if x is None else str(x))
 
 
-def _img(fig: Any, alt: str, width_in: float | None = None) -> str:
-    w = width_in or fig.get_size_inches()[0]
-    return (f'<img alt="{_e(alt)}" style="width:{min(w, 7.3):.2f}in" '
-            f'src="data:image/png;base64,{plots.to_png_base64(fig)}">')
+def _img(fig: Any, alt: str) -> str:
+    data, w = plots.png_base64_and_width(fig)
+    return f'<img alt="{_e(alt)}" style="width:{min(w, 7.3):.2f}in" src="data:image/png;base64,{data}">'
 
 
 def _figure(title: str, fig: Any, missing: str, caption: str = "") -> str:
@@ -166,7 +165,7 @@ def _summary(ctx: ReportContext, title: str | None) -> list[str]:
                          else "Asymmetry (right vs left) and pain over the sessions", fig,
                          "no usable session", f"Sign convention: {ORIENT_SIGN}." if ctx.affected_side else
                          "Sign convention: + = right larger than left (no affected side entered)."))
-    pm, why = pressure_maps_figure(ctx, "peak", sides=(ctx.ref_side,), width_in=6.6, height_in=2.75)
+    pm, why = pressure_maps_figure(ctx, "peak", sides=(ctx.ref_side,), width_in=7.2, height_in=3.4)
     parts.append(_figure(f"Plantar pressure, {ctx.ref_side} foot"
                          f"{' (affected)' if ctx.affected_side else ''}: baseline, latest and difference", pm,
                          why, why))
@@ -213,8 +212,10 @@ def render_html(progress: Progress, *, title: str | None = None, ctx: ReportCont
     parts.append("<h3>Treatment, shoe/condition and notes per session</h3>" + _session_notes(ctx))
     cr = change_rows(ctx)
     if cr:
-        parts.append('<div class="keep"><h2>All metrics: latest session versus baseline</h2>')
-        parts.append(_table(CHANGE_HEADER, cr) + "</div>")
+        parts.append(f'<h2>All metrics: latest session versus baseline</h2><p class="sign">Asymmetry magnitude '
+                     f"({_e(stats.INDEX_NAMES[p.index][0])}) of each metric; change in percentage points for % "
+                     "indices; “CI excl. 0” and “&gt; MDC95” together make a real change.</p>")
+        parts.append(_table(CHANGE_HEADER, cr))
     parts.append("<h2>Figures</h2>")
     for quantity, word in (("peak", "mean peak pressure"), ("pti", "pressure–time integral")):
         fig, why = pressure_maps_figure(ctx, quantity)

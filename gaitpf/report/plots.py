@@ -32,6 +32,7 @@ __all__ = [
     "literal",
     "metric_axis_label",
     "to_png_base64",
+    "png_base64_and_width",
     "summary_trend_plot",
     "symmetry_plot",
     "lr_means_plot",
@@ -51,10 +52,17 @@ MIN_SPAN_PCT = 10.0
 
 def to_png_base64(fig: Figure) -> str:
     """PNG bytes of ``fig`` as base64 text (the figure is closed)."""
+    return png_base64_and_width(fig)[0]
+
+
+def png_base64_and_width(fig: Figure) -> tuple[str, float]:
+    """(PNG as base64 text, width in inches of the tightly cropped image); the figure is closed."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight")
     plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    data = buf.getvalue()
+    width_px = int.from_bytes(data[16:20], "big")  # IHDR width
+    return base64.b64encode(data).decode("ascii"), width_px / _DPI
 
 
 _UNIT_WORDS = (("_pct_bw_s", "% body weight · s"), ("_pct_bw", "% body weight"), ("_load_pct", "% of stance load"),

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from ..sessions import stats
-from ..sessions.progress import metric_label
 from .context import oriented_index
 
 __all__ = ["num", "session_header", "session_rows", "result_header", "result_rows", "CHANGE_HEADER",
@@ -93,12 +92,14 @@ def result_rows(ctx: Any) -> list[list[str]]:
     return out
 
 
-CHANGE_HEADER = ["metric", "baseline → latest", "change (95% CI)", "relative (95% CI)", "MDC95", "CI excl. 0",
+CHANGE_HEADER = ["metric", "asymmetry, baseline → latest", "change (95% CI)", "relative (95% CI)", "MDC95", "CI excl. 0",
                  "> MDC95", "trend / session"]
 
 
 def change_rows(ctx: Any) -> list[list[str]]:
     """Latest usable session vs baseline for every metric (kinetic ones only with the baseline's layout)."""
+    from .plots import metric_axis_label
+
     p = ctx.progress
     t = p.table
     used = ctx.used_labels
@@ -110,7 +111,7 @@ def change_rows(ctx: Any) -> list[list[str]]:
     for _, r in last.iterrows():
         m = r["metric"]
         if not r["comparable"] or not np.isfinite(float(r["change_abs"])):
-            rows.append([metric_label(m), "not compared (sensor layout differs from the baseline)", "", "", "", "",
+            rows.append([metric_axis_label(m), "not compared (sensor layout differs from the baseline)", "", "", "", "",
                          "", ""])
             continue
         mdc = r.get("mdc95", p.mdc.get(m, {}).get("mdc95", np.nan))
@@ -120,7 +121,7 @@ def change_rows(ctx: Any) -> list[list[str]]:
         rel = (f"{num(r['change_rel_pct'], '{:+.0f}')}% ({num(r['change_rel_ci_low'], '{:+.0f}')} to "
                f"{num(r['change_rel_ci_high'], '{:+.0f}')}%)") if np.isfinite(float(r["change_rel_pct"])) else "–"
         rows.append([
-            metric_label(m), f"{num(float(r['value']) - float(r['change_abs']))} → {num(r['value'])}{unit}",
+            metric_axis_label(m), f"{num(float(r['value']) - float(r['change_abs']))} → {num(r['value'])}{unit}",
             f"{num(r['change_abs'], '{:+.2f}')} ({num(lo, '{:+.2f}')} to {num(hi, '{:+.2f}')})", rel, num(mdc),
             _yn(bool(lo > 0 or hi < 0)), _yn(r.get("exceeds_mdc") if r.get("exceeds_mdc") is not None else None),
             slope,
