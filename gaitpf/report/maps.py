@@ -173,8 +173,13 @@ def pressure_maps_figure(ctx: Any, quantity: str = "peak", *, sides: tuple[str, 
                 ax.text(0.5, 0.5, "no difference map\n(see the note\nbelow the figure)", ha="center", va="center",
                         transform=ax.transAxes, fontsize=8)
                 notes.append(f"{side} foot: no difference map ({why})")
-    fig.text(0.5, 0.005, "Seen from above; each disc is one sensor (× = unusable channel). Mean over steady strides. "
-             "Relative: sensor area unknown, reading units per sensor.",
+    rel = sorted({f"{lab} {side}" for lab in (b, last) for side, m in ctx.maps[lab].feet.items()
+                  if side in sides and not m.absolute})
+    relative = bool(rel)
+    if rel:
+        notes.append("relative maps (sensor area unknown, reading units per sensor): " + ", ".join(rel))
+    fig.text(0.5, 0.005, "Seen from above; each disc is one sensor (× = unusable channel). Mean over steady strides."
+             + (" Relative: sensor area unknown, reading units per sensor." if relative else ""),
              ha="center", fontsize=7, color="0.3")
     return fig, "; ".join(notes)
 

@@ -372,7 +372,7 @@ def cohort_plot(table: pd.DataFrame, *, by: str, metric: str, index: str) -> Fig
         ax.errorbar(agg[x_col] + 0.06 * k, agg["mean"], yerr=np.nan_to_num(half), fmt="o-", capsize=3,
                     label=f"{by} = {group} (n ≤ {int(agg['count'].max())})")
     name, unit = stats.INDEX_NAMES[index]
-    ax.set_xlabel(x_col.replace("_", " "))
+    ax.set_xlabel("session number" if x_col == "session_no" else "session (in date order)")
     ax.set_ylabel(f"{name} magnitude ({unit or 'ratio'})")
     ax.set_title(f"{metric_label(metric).capitalize()} asymmetry by {by} (mean ± 95% CI across subjects)")
     ax.set_ylim(bottom=0)

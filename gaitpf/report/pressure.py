@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.pressure_map import loaded_cop_path, pool_maps, pressure_map, region_share
+from ..analysis.pressure_map import loaded_cop_path, pool_maps, pressure_map
 from ..errors import GaitpfError
 from ..model import SensorLayout
 
@@ -37,7 +37,6 @@ class FootMap:
     n_strides: int
     cop_x_mm: np.ndarray | None = None
     cop_y_mm: np.ndarray | None = None
-    share_pct: dict[str, float] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -115,6 +114,6 @@ def collect_maps(progress: Any) -> dict[str, SessionMaps]:
             lay = first[0]
             sm.feet[side] = FootMap(layout=lay, unit_key=first[1], peak=pooled["peak"], pti=pooled["pti"],
                                     unit=pooled["unit"], absolute=pooled["absolute"], n_strides=pooled["n_strides"],
-                                    cop_x_mm=cx, cop_y_mm=cy, share_pct=region_share(pooled["pti"], lay.region))
+                                    cop_x_mm=cx, cop_y_mm=cy)
         result[sd.label] = sm
     return result
