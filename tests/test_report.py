@@ -81,6 +81,8 @@ def test_pdf_is_a4_and_page_one_is_the_summary(report, tmp_path):
                    "Plantar pressure, left foot (affected)", "Confounders", "sandals"):
         assert needle in page1, needle
     assert "Methods" not in page1 and "All metrics" not in page1
+    page2 = _pdf_text(pdf, "-f", "2", "-l", "2").split()
+    assert page2[0] in ("Sessions", "Read", "Confounders"), page2[:5]  # the summary did not spill over
     pages = _pages_png(pdf, tmp_path)
     assert len(pages) == len(sizes)
     assert _ink(pages[0]) > 0.08  # a full summary, not a three-quarters empty page

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: More cautions than this are counted on the summary page and listed in the details (each once).
 SUMMARY_MAX_CAUTIONS = 3
+#: Likewise for confounders.
+SUMMARY_MAX_CONFOUNDERS = 3
 
 _CSS = """
 @page{size:A4;margin:11mm 12mm 12mm 12mm}
@@ -170,7 +172,11 @@ def _summary(ctx: ReportContext, title: str | None) -> list[str]:
                          f"{' (affected)' if ctx.affected_side else ''}: baseline, latest and difference", pm,
                          why, why))
     conf = ctx.confounders or ["none flagged (cadence within 5 % of baseline; condition and treatment unchanged or not entered)"]
-    parts.append(_list("warn", "Confounders", conf))
+    if len(conf) <= SUMMARY_MAX_CONFOUNDERS:
+        parts.append(_list("warn", "Confounders", conf))
+    else:
+        parts.append(f'<div class="warn"><b>Confounders:</b> {len(conf)} flagged (e.g. {_e(conf[0])}); all are '
+                     "listed under “Confounders” in the details.</div>")
     if len(ctx.warnings) <= SUMMARY_MAX_CAUTIONS:
         parts.append(_list("warn", "Read with care", ctx.warnings))
     else:
@@ -201,6 +207,8 @@ def render_html(progress: Progress, *, title: str | None = None, ctx: ReportCont
     parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
              f"<title>{_e(title or f'Gait report {p.subject_id}')}</title><style>{_CSS}</style></head><body>"]
     parts += _summary(ctx, title)
+    if len(ctx.confounders) > SUMMARY_MAX_CONFOUNDERS:
+        parts.append("<h2>Confounders</h2>" + _list("warn", "Flagged:", ctx.confounders))
     if len(ctx.warnings) > SUMMARY_MAX_CAUTIONS:
         parts.append("<h2>Read with care</h2>" + _list("warn", "Cautions:", ctx.warnings))
     parts.append("<h2>Sessions</h2>")
