@@ -1,7 +1,8 @@
 """``gaitpf report SUBJECT -o report.html [-o report.pdf]``: the clinician's report.
 
-The HTML file is self-contained (figures inline, no network needed); the PDF has the same
-content. SUBJECT is a subject folder or an id under ``--root``.
+The HTML file is self-contained (figures inline, no network needed); the PDF is the same
+document printed by headless Chromium (A4; page 1 is the one-page summary). SUBJECT is a
+subject folder or an id under ``--root``.
 """
 from __future__ import annotations
 
@@ -25,18 +26,21 @@ __all__ = ["command"]
 @analysis_options
 def command(subject: str, outputs: tuple[Path, ...], root: str, workers: int, metric: str, index: str,
             n_boot: int, seed: int) -> None:
-    """Write SUBJECT's report (symmetry per session with CIs and MDC, pain, curves, COP, table, methods)."""
+    """Write SUBJECT's report: one-page summary (change, decision, pain, pressure maps, confounders), then details."""
     from ..errors import InputError
-    from ..report import write_report
+    from ..report import write_reports
     from ..sessions.compare import subject_progress
 
     for out in outputs:
         if out.suffix.lower() not in (".html", ".htm", ".pdf"):
             raise InputError(f"{out}: unknown report format; use .html or .pdf")
+    if any(out.suffix.lower() == ".pdf" for out in outputs):
+        from ..report.pdf import find_chromium
+
+        find_chromium()  # say so before minutes of analysis
     progress = subject_progress(subject, root=root, metric=metric, index=index,
                                 params=bootstrap_params(n_boot, seed), workers=workers)
-    for out in outputs:
-        write_report(progress, out)
+    for out in write_reports(progress, outputs):
         click.echo(f"report written: {out}")
     click.echo(progress.headline)
     for w in progress.left_out:

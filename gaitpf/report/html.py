@@ -1,7 +1,13 @@
 """The clinician's report as one self-contained HTML file (inline CSS, base64 PNG figures).
 
-Nothing is loaded from the network: no scripts, fonts or images outside the file, so it
-opens anywhere (and prints) without connectivity. Text is HTML-escaped.
+Layout: page 1 is a one-page A4 summary (headline change with its CI and the decision,
+asymmetry affected vs unaffected and pain over the sessions, the affected foot's pressure
+map baseline vs latest, confounders and cautions); the details follow (session tables
+with treatment, condition and notes, all metrics, all figures, what was left out,
+methods). The print CSS (``@page`` A4, headings kept with their figures, no page break
+inside a table row or figure) is what :mod:`gaitpf.report.pdf` prints, so HTML and PDF
+are the same document. Nothing is loaded from the network; all text is HTML-escaped (a
+``$`` in a treatment name stays a ``$``).
 """
 from __future__ import annotations
 
@@ -10,64 +16,82 @@ import html
 import logging
 import os
 from pathlib import Path
-from typing import Any, Callable
-
-import numpy as np
-import pandas as pd
+from typing import Any
 
 from .. import __version__
 from ..sessions import stats
 from ..sessions.progress import Progress, metric_label
 from . import plots
+from .context import ORIENT_SIGN, ReportContext, build_context
+from .maps import cop_figure, pressure_maps_figure
+from .tables import CHANGE_HEADER, change_rows, num, result_header, result_rows, session_header, session_rows
 
-__all__ = ["render_html", "write_html", "figures", "METHODS_HTML", "session_rows", "change_rows"]
+__all__ = ["render_html", "write_html", "METHODS_HTML", "report_context"]
 
 log = logging.getLogger(__name__)
 
+#: More cautions than this are counted on the summary page and listed in the details (each once).
+SUMMARY_MAX_CAUTIONS = 3
+#: Likewise for confounders.
+SUMMARY_MAX_CONFOUNDERS = 3
+
 _CSS = """
-body{font-family:DejaVu Sans,Arial,Helvetica,sans-serif;margin:24px auto;max-width:1100px;color:#222;
-background:#fff;line-height:1.4}
-h1{font-size:1.6em;margin-bottom:0.2em;color:#1a3c5e}h2{font-size:1.2em;color:#1a3c5e;border-bottom:2px solid
-#1a3c5e;padding-bottom:2px;margin-top:1.6em}
-.meta{color:#555;font-size:0.9em}.headline{background:#eaf2fb;border-left:6px solid #1f77b4;padding:10px 14px;
-font-size:1.05em;margin:14px 0}
-.warn{background:#fff6e0;border-left:6px solid #e6a100;padding:8px 14px;margin:10px 0}
-.leftout{background:#fdecea;border-left:6px solid #c0392b;padding:8px 14px;margin:10px 0}
-table{border-collapse:collapse;font-size:0.85em;margin:8px 0}th,td{border:1px solid #ccc;padding:3px 7px;
-text-align:right}th{background:#f0f3f7}td.l,th.l{text-align:left}tr.base td{background:#f7f7f7}
-img{max-width:100%;display:block;margin:8px 0}.yes{color:#1e7e34;font-weight:bold}.no{color:#777}
-.small{font-size:0.85em;color:#444}
+@page{size:A4;margin:11mm 12mm 12mm 12mm}
+*{box-sizing:border-box}
+body{font-family:DejaVu Sans,Arial,Helvetica,sans-serif;margin:0 auto;max-width:186mm;color:#222;background:#fff;
+line-height:1.3;font-size:9.5pt}
+h1{font-size:15pt;margin:0 0 2px 0;color:#1a3c5e}
+h2{font-size:12pt;color:#1a3c5e;border-bottom:1.5px solid #1a3c5e;padding-bottom:1px;margin:14px 0 6px 0;
+break-after:avoid;page-break-after:avoid}
+h3{font-size:10pt;margin:8px 0 3px 0;color:#1a3c5e;break-after:avoid;page-break-after:avoid}
+.meta{color:#444;font-size:8.5pt}
+.headline{background:#eaf2fb;border-left:5px solid #1f77b4;padding:6px 10px;margin:8px 0}
+.decision{font-weight:bold;margin-top:3px}.real{color:#1e7e34}.notreal{color:#7a4b00}
+.warn{background:#fff6e0;border-left:5px solid #e6a100;padding:4px 10px;margin:6px 0;font-size:8.5pt}
+.leftout{background:#fdecea;border-left:5px solid #c0392b;padding:4px 10px;margin:6px 0;font-size:8.5pt}
+.warn ul,.leftout ul{margin:2px 0 2px 16px;padding:0}
+table{border-collapse:collapse;font-size:7.5pt;margin:4px 0;width:100%;table-layout:auto}
+th,td{border:1px solid #bbb;padding:2px 4px;text-align:right;vertical-align:top;overflow-wrap:break-word}
+th{background:#f0f3f7;font-weight:bold}td.l,th.l{text-align:left}td.nw{white-space:nowrap}tr.base td{background:#f6f6f6}
+tr,td,th{break-inside:avoid;page-break-inside:avoid}thead{display:table-header-group}
+figure{margin:4px 0 8px 0;break-inside:avoid;page-break-inside:avoid}
+figure img{display:block;max-width:100%;height:auto;margin:0 auto}
+figcaption{font-size:7.5pt;color:#444;margin-top:2px}
+.summary{break-after:page;page-break-after:always}
+.small{font-size:8pt;color:#333}.sign{font-size:8pt;color:#333;font-style:italic}
+.keep{break-inside:avoid;page-break-inside:avoid}
+ul.notes{margin:2px 0 6px 16px;padding:0;font-size:8pt}
+@media screen{body{margin:16px auto}.summary{border-bottom:3px double #1a3c5e;padding-bottom:10px}}
 """
 
 METHODS_HTML = """
 <p><b>Strides.</b> Steps are segmented from each insole's total load by the gaitpf analysis core; only
 <i>steady</i> strides (walking bouts without their first/last strides, turns, pauses, gaps or outliers) enter
-the statistics. A session pools its usable trials.</p>
+the statistics, the pressure maps and the gait lines. A session pools its usable trials.</p>
 <p><b>Symmetry indices</b> (from left/right means L, R; 0 = symmetric): symmetry index
 SI = 100·(R−L)/(0.5·(R+L)) (Robinson et al. 1987); symmetry angle SA = (45° − arctan(L/R))/90°·100 %
 (Zifchock et al. 2008); gait asymmetry GA = 100·|ln(R/L)| (Plotnik et al. 2005); symmetry ratio SR = L/R.
 Changes are computed on the asymmetry <i>magnitude</i> (|SI|, |SA|, GA, max(SR, 1/SR)), so a negative change
-means more symmetric; the side with the larger value is shown by the left/right means.</p>
-<p><b>Confidence intervals.</b> Consecutive strides are serially correlated, so plain resampling of strides
-gives intervals that are too narrow. We resample <i>gait cycles</i> (a left stride and the right stride that
-follows it, kept together) with a circular block bootstrap (Politis &amp; Romano 1992; blocks of consecutive
-cycles, length from the series' lag-1 autocorrelation, Carlstein 1986) and report expanded percentile
-intervals (Hesterberg 2015) with the block degrees of freedom of overlapping batch means (Meketon &amp;
-Schmeiser 1984).</p>
-<p><b>Change versus baseline</b> is given in absolute units (percentage <i>points</i> for indices in %) and
-relative to the baseline value (%), each with its CI from independent bootstrap replicates of the two
-sessions. No relative change is given when the baseline asymmetry is within its MDC95 of perfect symmetry:
-a percentage of measurement noise would be meaningless.</p>
-<p><b>Minimal detectable change</b> MDC95 = 1.96·√2·SEM (Weir 2005). The SEM comes from this patient's own
-data: trial-to-trial (pooled within-session SD of repeated trials, scaled to the number of trials pooled per
-session) when there are enough repeated trials, otherwise split-half (first vs second half of each session's
-steady cycles). It covers stride-to-stride and trial-to-trial variation, not day-to-day variation, so it is a
-lower bound for a change between days. A change is flagged when its magnitude exceeds MDC95.</p>
-<p><b>Trend</b>: Theil–Sen slope of the asymmetry over session numbers with Sen's confidence interval
-(scipy.stats.theilslopes).</p>
-<p><b>Confounders</b>: walking speed and cadence change symmetry and variability; cadence is shown for every
-session (walking speed when it was entered in the metadata) and a cadence change of more than 5 % is flagged.
-Fewer than 30 steady strides per side makes an estimate unstable and is flagged.</p>
+means more symmetric. <b>Orientation:</b> where the affected side is entered, the signed asymmetry is the same
+index with the unaffected side as L and the affected side as R (GA as 100·ln(A/U), SR as A/U), so
+<i>+ means the affected side's value is larger</i>.</p>
+<p><b>Confidence intervals.</b> Gait cycles (a left stride and the right stride that follows it) are resampled
+with a circular block bootstrap (Politis &amp; Romano 1992), block length from the lag-1 autocorrelation
+(Carlstein 1986), expanded percentile intervals (Hesterberg 2015).</p>
+<p><b>Decision rule.</b> A change versus baseline is called <i>real</i> only when its 95 % CI excludes 0
+<i>and</i> its magnitude exceeds the minimal detectable change MDC95 = 1.96·√2·SEM (Weir 2005); both are shown.
+The MDC is labelled <i>between-session</i> when it comes from repeated baseline trials or sessions, otherwise
+<i>within-session</i>: a lower bound that understates day-to-day variation.</p>
+<p><b>Plantar pressure.</b> Per sensor, its unloaded level (1st percentile of the record) is subtracted;
+peak pressure is the maximum during each stance and the pressure–time integral (PTI) the sum of pressure × sample
+interval over the stance; both are averaged over steady strides. Force readings become pressure with the sensor
+area (kPa = 1000·N/mm²); without a known area the maps are <i>relative</i> (reading units per sensor). Regional
+load share is each region's share of the stance load (heel &lt; 30 %, midfoot &lt; 55 %, forefoot &lt; 80 % of
+insole length; Cavanagh &amp; Ulbrecht 1994). The gait line (centre of pressure) is drawn only while the foot
+carries ≥ 10 % of its stance peak load.</p>
+<p><b>Confounders</b>: walking speed and cadence change symmetry; a cadence change of more than 5 %, and any
+change of shoe/walking condition or treatment versus the baseline, is flagged. Fewer than 30 steady strides per
+side makes an estimate unstable and is flagged.</p>
 """
 
 
@@ -75,88 +99,16 @@ def _e(x: Any) -> str:
     return html.escape("" if x is None else str(x))
 
 
-def _num(x: Any, fmt: str = "{:.2f}") -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return _e(x) if x not in (None, "") else "–"
-    return fmt.format(v).replace("-", "−") if np.isfinite(v) else "–"
+def _img(fig: Any, alt: str) -> str:
+    data, w = plots.png_base64_and_width(fig)
+    return f'<img alt="{_e(alt)}" style="width:{min(w, 7.3):.2f}in" src="data:image/png;base64,{data}">'
 
 
-def figures(progress: Progress) -> list[tuple[str, Any, str]]:
-    """(title, figure or None, what is missing when None) for every report figure."""
-    return [
-        ("Symmetry per session", plots.symmetry_plot(progress), "no usable session"),
-        ("Left and right means per session", plots.lr_means_plot(progress), "no usable session"),
-        ("Pain score per session", plots.pain_plot(progress), "no pain scores entered (gaitpf session set --pain)"),
-        ("Force curves (mean ± SD)", plots.curves_plot(progress), "no usable session"),
-        ("Centre-of-pressure gait lines", plots.cop_plot(progress),
-         "no sensor layout with enough usable channels for a centre of pressure"),
-        ("Regional load (heel / forefoot)", plots.regional_plot(progress),
-         "no regional load (needs a sensor layout with heel and forefoot sensors)"),
-    ]
-
-
-def session_rows(progress: Progress) -> list[list[str]]:
-    """Per-session table rows (strings) for HTML and PDF."""
-    t = progress.table
-    head = t[t["metric"] == progress.metric].set_index("session") if not t.empty else pd.DataFrame()
-    out = []
-    for _, r in progress.session_table.iterrows():
-        h = head.loc[r["session"]] if r["session"] in head.index else None
-        ci = (f"{_num(h['value'], '{:.2f}')} ({_num(h['value_ci_low'])}–{_num(h['value_ci_high'])})"
-              if h is not None else "left out")
-        if h is not None and not h["is_baseline"] and np.isfinite(h["change_abs"]):
-            ch = f"{_num(h['change_abs'], '{:+.2f}')} ({_num(h['change_abs_ci_low'], '{:+.2f}')} to " \
-                 f"{_num(h['change_abs_ci_high'], '{:+.2f}')})"
-            rel = f"{_num(h['change_rel_pct'], '{:+.0f}')}%"
-            mdc = "yes" if h["exceeds_mdc"] is True else ("no" if h["exceeds_mdc"] is False else "–")
-        else:
-            ch, rel, mdc = ("baseline", "", "") if (h is not None and h["is_baseline"]) else ("–", "–", "–")
-        out.append([
-            _e(r["session"]), _e(r["date"] or "–"), _e(r["treatment"] or "–"), _num(r["pain_vas"], "{:.1f}"),
-            _num(r["cadence_spm"], "{:.0f}"), _num(r["walking_speed_m_s"], "{:.2f}"),
-            f"{r['n_steady_left']}/{r['n_steady_right']}", ci, ch, rel, mdc,
-        ])
-    return out
-
-
-SESSION_HEADER = ["session", "date", "treatment", "pain (VAS)", "cadence (spm)", "speed (m/s)",
-                  "steady strides L/R", "asymmetry (95% CI)", "change vs baseline (95% CI)", "relative",
-                  "> MDC95"]
-
-
-def change_rows(progress: Progress) -> list[list[str]]:
-    """Last session vs baseline for every metric."""
-    t = progress.table
-    used = [s for s in progress.sessions if s.boot is not None]
-    if t.empty or len(used) < 2:
-        return []
-    last = t[t["session"] == used[-1].label]
-    rows = []
-    unit = stats.INDEX_NAMES[progress.index][1]
-    for _, r in last.iterrows():
-        m = r["metric"]
-        mdc = progress.mdc.get(m, {}).get("mdc95", np.nan)
-        if not r["comparable"]:
-            rows.append([_e(metric_label(m)), "not compared (sensor layout differs from baseline)"] + [""] * 5)
-            continue
-        rows.append([
-            _e(metric_label(m)),
-            f"{_num(r['value'] - r['change_abs'])} → {_num(r['value'])}{unit}",
-            f"{_num(r['change_abs'], '{:+.2f}')} ({_num(r['change_abs_ci_low'], '{:+.2f}')} to "
-            f"{_num(r['change_abs_ci_high'], '{:+.2f}')})",
-            f"{_num(r['change_rel_pct'], '{:+.0f}')}% ({_num(r['change_rel_ci_low'], '{:+.0f}')} to "
-            f"{_num(r['change_rel_ci_high'], '{:+.0f}')}%)",
-            _num(mdc),
-            "yes" if r["exceeds_mdc"] is True else ("no" if r["exceeds_mdc"] is False else "–"),
-            _num(progress.trend.get(m, {}).get("slope"), "{:+.2f}"),
-        ])
-    return rows
-
-
-CHANGE_HEADER = ["metric", "baseline → last", "change, points (95% CI)", "relative (95% CI)", "MDC95",
-                 "> MDC95", "trend / session"]
+def _figure(title: str, fig: Any, missing: str, caption: str = "") -> str:
+    if fig is None:
+        return f'<div class="keep"><h3>{_e(title)}</h3><p class="leftout">Not shown: {_e(missing)}.</p></div>'
+    cap = f"<figcaption>{_e(caption)}</figcaption>" if caption else ""
+    return f"<figure><h3>{_e(title)}</h3>{_img(fig, title)}{cap}</figure>"
 
 
 def _table(header: list[str], rows: list[list[str]], left_cols: int = 1, base_first: bool = False) -> str:
@@ -164,53 +116,136 @@ def _table(header: list[str], rows: list[list[str]], left_cols: int = 1, base_fi
     body = []
     for k, r in enumerate(rows):
         cls = ' class="base"' if (base_first and k == 0) else ""
-        tds = "".join(f'<td class="{"l" if i < left_cols else ""}">{c}</td>' for i, c in enumerate(r))
+        tds = "".join(f'<td class="{"l" if i < left_cols else ""}{" nw" if len(str(c)) <= 12 or " " not in str(c) else ""}">{_e(c)}</td>'
+                      for i, c in enumerate(r))
         body.append(f"<tr{cls}>{tds}</tr>")
-    return f"<table><tr>{th}</tr>{''.join(body)}</table>"
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def render_html(progress: Progress, *, title: str | None = None,
-                figure_source: Callable[[Progress], list[tuple[str, Any, str]]] = figures) -> str:
-    """The complete report as an HTML string (figures inline)."""
-    name = stats.INDEX_NAMES[progress.index][0]
+def _list(cls: str, title: str, items: list[str]) -> str:
+    if not items:
+        return ""
+    return f'<div class="{cls}"><b>{_e(title)}</b><ul>' + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul></div>"
+
+
+def report_context(progress: Progress) -> ReportContext:
+    """The report context including the pressure maps (reads the trial files again)."""
+    from .pressure import collect_maps
+
+    maps = collect_maps(progress)
+    ctx = build_context(progress, maps=maps)
+    for sm in maps.values():
+        ctx.left_out.extend(w for w in sm.left_out if w not in ctx.left_out)
+    return ctx
+
+
+def _summary(ctx: ReportContext, title: str | None) -> list[str]:
+    p = ctx.progress
+    name = stats.INDEX_NAMES[p.index][0]
+    used = ctx.used_labels
+    dates = [s["date"] for s in ctx.sessions if s["included"] and s["date"]]
+    span = f"{dates[0]} to {dates[-1]}" if len(dates) > 1 else (dates[0] if dates else "dates not entered")
     now = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    parts = [
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-        f"<title>{_e(title or f'Gait report {progress.subject_id}')}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{_e(title or 'Gait symmetry across treatment sessions')}</h1>",
-        f'<div class="meta">Subject <b>{_e(progress.subject_id)}</b> · {len(progress.sessions)} session(s) · '
-        f"baseline {_e(progress.baseline or '–')} · generated {now} by gaitpf {__version__}</div>",
-        f'<div class="headline"><b>Headline ({_e(name)}, asymmetry magnitude):</b> {_e(progress.headline)}</div>',
-    ]
-    if progress.warnings:
-        parts.append('<div class="warn"><b>Read with care:</b><ul>' +
-                     "".join(f"<li>{_e(w)}</li>" for w in progress.warnings) + "</ul></div>")
-    if progress.left_out:
-        parts.append('<div class="leftout"><b>Left out of this report:</b><ul>' +
-                     "".join(f"<li>{_e(w)}</li>" for w in progress.left_out) + "</ul></div>")
+    d = ctx.decision
+    parts = ['<section class="summary">',
+             f"<h1>{_e(title or 'Gait report: symmetry and plantar pressure across sessions')}</h1>",
+             f'<div class="meta">Subject <b>{_e(p.subject_id)}</b> · {len(used)} of {len(p.sessions)} session(s) '
+             f"usable ({_e(span)}) · baseline {_e(p.baseline or '–')} · <b>{_e(ctx.side_text)}</b> · generated "
+             f"{now} by gaitpf {_e(__version__)}</div>",
+             f'<div class="headline"><b>Headline ({_e(name)}, asymmetry magnitude, 0 = symmetric):</b> '
+             f"{_e(p.headline)}"]
+    if d["available"]:
+        cls = "real" if d["real"] else "notreal"
+        parts.append(f'<div class="decision {cls}">Decision: {_e(d["text"])}. Change {num(d["change"], "{:+.2f}")} '
+                     f'(95% CI {num(d["ci_low"], "{:+.2f}")} to {num(d["ci_high"], "{:+.2f}")}); MDC95 '
+                     f'{num(d["mdc95"])} ({_e(d["mdc_kind"])}).</div>')
+    else:
+        parts.append(f'<div class="decision notreal">Decision: {_e(d["text"])}.</div>')
+    parts.append("</div>")
+    fig = plots.summary_trend_plot(ctx)
+    parts.append(_figure("Asymmetry (affected vs unaffected) and pain over the sessions" if ctx.affected_side
+                         else "Asymmetry (right vs left) and pain over the sessions", fig,
+                         "no usable session", f"Sign convention: {ORIENT_SIGN}." if ctx.affected_side else
+                         "Sign convention: + = right larger than left (no affected side entered)."))
+    pm, why = pressure_maps_figure(ctx, "peak", sides=(ctx.ref_side,), width_in=7.2, height_in=3.4)
+    parts.append(_figure(f"Plantar pressure, {ctx.ref_side} foot"
+                         f"{' (affected)' if ctx.affected_side else ''}: baseline, latest and difference", pm,
+                         why, why))
+    conf = ctx.confounders or ["none flagged (cadence within 5 % of baseline; condition and treatment unchanged or not entered)"]
+    if len(conf) <= SUMMARY_MAX_CONFOUNDERS:
+        parts.append(_list("warn", "Confounders", conf))
+    else:
+        parts.append(f'<div class="warn"><b>Confounders:</b> {len(conf)} flagged (e.g. {_e(conf[0])}); all are '
+                     "listed under “Confounders” in the details.</div>")
+    if len(ctx.warnings) <= SUMMARY_MAX_CAUTIONS:
+        parts.append(_list("warn", "Read with care", ctx.warnings))
+    else:
+        parts.append(f'<div class="warn"><b>Read with care:</b> {len(ctx.warnings)} cautions (e.g. '
+                     f'{_e(ctx.warnings[0])}); all are listed under “Read with care” in the details.</div>')
+    if ctx.left_out:
+        parts.append(f'<p class="small">{len(ctx.left_out)} item(s) were left out of this report; the details '
+                     "pages list each with its reason.</p>")
+    parts.append("</section>")
+    return parts
+
+
+def _session_notes(ctx: ReportContext) -> str:
+    items = []
+    for s in ctx.sessions:
+        bits = [f"treatment: {s['treatment'] or 'not entered'}", f"shoe/condition: {s['condition'] or 'not entered'}",
+                f"notes: {s['notes'] or 'none'}"]
+        extra = "".join(f"<li class='small'>{_e(n)}</li>" for n in s["system_notes"])
+        items.append(f"<li><b>{_e(s['label'])}</b> — {_e('; '.join(bits))}" +
+                     (f"<ul class='notes'>{extra}</ul>" if extra else "") + "</li>")
+    return '<ul class="notes">' + "".join(items) + "</ul>"
+
+
+def render_html(progress: Progress, *, title: str | None = None, ctx: ReportContext | None = None) -> str:
+    """The complete report as an HTML string (figures inline)."""
+    ctx = ctx or report_context(progress)
+    p = ctx.progress
+    parts = ["<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+             f"<title>{_e(title or f'Gait report {p.subject_id}')}</title><style>{_CSS}</style></head><body>"]
+    parts += _summary(ctx, title)
+    if len(ctx.confounders) > SUMMARY_MAX_CONFOUNDERS:
+        parts.append("<h2>Confounders</h2>" + _list("warn", "Flagged:", ctx.confounders))
+    if len(ctx.warnings) > SUMMARY_MAX_CAUTIONS:
+        parts.append("<h2>Read with care</h2>" + _list("warn", "Cautions:", ctx.warnings))
     parts.append("<h2>Sessions</h2>")
-    parts.append(f'<p class="small">Asymmetry = {_e(name)} magnitude of {_e(metric_label(progress.metric))}; '
-                 "change in percentage points (absolute) and % of baseline (relative).</p>")
-    parts.append(_table(SESSION_HEADER, session_rows(progress), left_cols=3, base_first=True))
-    notes = [(r["session"], r["notes"]) for _, r in progress.session_table.iterrows() if r["notes"]]
-    if notes:
-        parts.append('<p class="small"><b>Session notes</b></p><ul class="small">' +
-                     "".join(f"<li><b>{_e(s)}</b>: {_e(n)}</li>" for s, n in notes) + "</ul>")
-    cr = change_rows(progress)
+    parts.append(_table(session_header(), session_rows(ctx), left_cols=4, base_first=True))
+    parts.append(f'<div class="keep"><h3>Results per session ({_e(metric_label(p.metric))})</h3>'
+                 f'<p class="sign">Oriented asymmetry: {_e(ORIENT_SIGN if ctx.affected_side else "+ = right larger than left")}. '
+                 "Magnitude, change and MDC95 in percentage points for % indices.</p>")
+    parts.append(_table(result_header(ctx), result_rows(ctx), left_cols=1, base_first=True) + "</div>")
+    parts.append("<h3>Treatment, shoe/condition and notes per session</h3>" + _session_notes(ctx))
+    cr = change_rows(ctx)
     if cr:
-        parts.append("<h2>All metrics: last session versus baseline</h2>")
+        parts.append(f'<h2>All metrics: latest session versus baseline</h2><p class="sign">Asymmetry magnitude '
+                     f"({_e(stats.INDEX_NAMES[p.index][0])}) of each metric; change in percentage points for % "
+                     "indices; “CI excl. 0” and “&gt; MDC95” together make a real change.</p>")
         parts.append(_table(CHANGE_HEADER, cr))
     parts.append("<h2>Figures</h2>")
-    for fig_title, fig, missing in figure_source(progress):
-        parts.append(f"<h3>{_e(fig_title)}</h3>")
-        if fig is None:
-            parts.append(f'<p class="leftout">Not shown: {_e(missing)}.</p>')
-        else:
-            parts.append(f'<img alt="{_e(fig_title)}" src="data:image/png;base64,{plots.to_png_base64(fig)}">')
-    mdc = progress.mdc.get(progress.metric, {})
+    for quantity, word in (("peak", "mean peak pressure"), ("pti", "pressure–time integral")):
+        fig, why = pressure_maps_figure(ctx, quantity)
+        parts.append(_figure(f"Plantar pressure maps: {word}, both feet", fig, why, why))
+    fig, why = cop_figure(ctx)
+    parts.append(_figure("Centre-of-pressure gait lines on the insole", fig, why))
+    parts.append(_figure("Regional load of the affected foot and pain" if ctx.affected_side else
+                         "Regional load (right foot) and pain", plots.load_share_pain_plot(ctx),
+                         "no regional load (needs a sensor layout with heel, midfoot and forefoot sensors)"))
+    parts.append(_figure("Regional load per side", plots.regional_plot(ctx),
+                         "no regional load (needs a sensor layout with heel, midfoot and forefoot sensors)"))
+    parts.append(_figure("Asymmetry magnitude per session with MDC95 band and trend", plots.symmetry_plot(ctx),
+                         "no usable session"))
+    parts.append(_figure("Mean per side and session", plots.lr_means_plot(ctx), "no usable session"))
+    parts.append(_figure("Stance load curves, mean ± SD", plots.curves_plot(ctx), "no usable session"))
+    if ctx.left_out:
+        parts.append("<h2>Left out of this report</h2>" + _list("leftout", "What was left out and why:",
+                                                                    ctx.left_out))
+    mdc = p.mdc.get(p.metric, {})
     parts.append("<h2>Methods</h2>" + METHODS_HTML)
-    parts.append(f'<p class="small">This report: bootstrap replicates {progress.params.n_boot}, seed '
-                 f"{progress.params.seed}; MDC method for the headline metric: {_e(mdc.get('method', '–'))} "
+    parts.append(f'<p class="small">This report: bootstrap replicates {p.params.n_boot}, seed {p.params.seed}; '
+                 f"MDC for the headline metric: {_e(mdc.get('method', '–'))}, {_e(ctx.decision.get('mdc_kind'))} "
                  f"(df {_e(mdc.get('df', '–'))}).</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
