@@ -41,6 +41,10 @@ def _run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeou
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> dict[str, Path]:
     """sdist and wheel of this checkout (the wheel built from the unpacked sdist)."""
+    import importlib.util
+
+    if importlib.util.find_spec("build") is None:
+        pytest.fail("python -m build is missing: install the test extra (pip install -e '.[test]'; make test does)")
     out = tmp_path_factory.mktemp("dist")
     _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", out, ROOT], cwd=out)
     sdist = out / f"{NAME}-{VERSION}.tar.gz"
