@@ -105,7 +105,8 @@ def test_sdist_carries_what_its_tests_need(dist):
     with tarfile.open(dist["sdist"]) as t:
         names = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
     tests_here = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts}
+                  if p.is_file() and not any(part == "__pycache__" or part.startswith(".")
+                                             for part in p.relative_to(ROOT).parts)}
     assert tests_here and tests_here <= names, sorted(tests_here - names)[:10]
     for needed in ("LICENSE", "README.md", "Makefile", "pyproject.toml", ".ci/run", ".ci/system-deps",
                    "tests/data/gaitndd/control1.hea", "docs/methods.md", "benchmarks/validate_physionet.py",
