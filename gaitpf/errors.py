@@ -15,6 +15,7 @@ __all__ = [
     "OutputError",
     "AcquisitionError",
     "DeviceError",
+    "MissingExtraError",
 ]
 
 
@@ -52,3 +53,8 @@ class AcquisitionError(GaitpfError):
 
 class DeviceError(AcquisitionError):
     """An insole could not be found, is not allow-listed, or misbehaves."""
+
+
+class MissingExtraError(GaitpfError):
+    """A command needs an optional dependency that is not installed; the message names the
+    extra to install (``pip install 'gaitpf[live]'``)."""

@@ -34,7 +34,7 @@ def test_import_gaitpdb_then_info(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, out, err = run(capsys, "import", str(DATA / "GaCo01_01.txt"), "-o", str(out_h5))
     assert code == 0, err
     assert out.strip() == (
-        f"{out_h5}: subject GaCo01 session 1 trial 01: left 12118 frames x 8 sensors (N), "
+        f"{out_h5}: subject anon-81bcedc0 session 1 trial 01: left 12118 frames x 8 sensors (N), "  # sha256 pseudonym
         "right 12118 frames x 8 sensors (N); 121.2 s at 100 Hz (from gaitpdb)"
     )
     rec, orig = read_recording(out_h5), read_gaitpdb(DATA / "GaCo01_01.txt")
@@ -51,7 +51,7 @@ def test_import_gaitpdb_then_info(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == f"{out_h5}  (gaitpf-hdf5, schema v1)"
-    assert "subject GaCo01  session 1  trial 01  body mass 83 kg" in lines[1]
+    assert "subject anon-81bcedc0  session 1  trial 01  body mass 83 kg" in lines[1]
     assert lines[2] == "closed cleanly: yes"
     assert lines[4].split() == ["side", "frames", "sensors", "unit", "rate_hz", "duration_s", "lost", "gaps",
                                 "gap_s", "clock_ms", "layout"]

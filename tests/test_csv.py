@@ -53,7 +53,7 @@ def test_semicolon_decimal_comma_bom_and_one_foot(tmp_path: Path) -> None:
     rec = read_csv_recording(_write(tmp_path, text))
     assert rec.sides == ("right",) and rec.feet["right"].unit == "kPa"
     np.testing.assert_array_equal(rec.feet["right"].values, [[1.5, 2.0], [2.25, 3.0]])
-    assert rec.subject_id == "t"  # default: file stem
+    assert rec.subject_id.startswith("anon-") and rec.subject_id != "t"  # a pseudonym, never the file stem
 
 
 def test_tab_delimiter_and_standard_layout(tmp_path: Path) -> None:

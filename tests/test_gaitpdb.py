@@ -1,6 +1,7 @@
 """PhysioNet gaitpdb importer (vendored real walks) and the standard sensor layouts."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -29,7 +30,9 @@ JUPT = DATA / "JuPt02_01.txt"
 def test_gaco01_values_from_the_file() -> None:
     rec = read_recording(GACO)
     assert detect_format(GACO) == "gaitpdb"
-    assert (rec.subject_id, rec.session, rec.trial) == ("GaCo01", "1", "01")
+    sha = hashlib.sha256(GACO.read_bytes()).hexdigest()
+    assert (rec.subject_id, rec.session, rec.trial) == ("anon-" + sha[:8], "1", "01")  # never the file name
+    assert rec.source["sha256"] == sha and "name" not in rec.source
     assert rec.body_mass_kg == 83.0  # demographics.txt, Weight column
     assert rec.metadata["group"] == "control" and rec.metadata["height_m"] == 1.80
     assert rec.metadata["gait_speed_m_s"] == 1.075
@@ -49,7 +52,7 @@ def test_gaco01_values_from_the_file() -> None:
 
 def test_jupt02_patient() -> None:
     rec = read_gaitpdb(JUPT)
-    assert rec.subject_id == "JuPt02" and rec.body_mass_kg == 68.0
+    assert rec.subject_id.startswith("anon-") and rec.body_mass_kg == 68.0
     assert rec.metadata["group"] == "parkinson" and rec.metadata["height_m"] == 1.60  # cm → m
     assert rec.feet["right"].n_samples == 5504
     assert rec.duration_s == pytest.approx(55.04)
@@ -61,14 +64,15 @@ def test_jupt02_patient() -> None:
 def test_without_demographics_body_mass_is_unknown(tmp_path: Path) -> None:
     shutil.copy(JUPT, tmp_path / "JuPt02_01.txt")
     rec = read_gaitpdb(tmp_path / "JuPt02_01.txt")
-    assert rec.body_mass_kg is None and rec.subject_id == "JuPt02"
+    assert rec.body_mass_kg is None and rec.subject_id == read_gaitpdb(JUPT).subject_id  # same content
 
 
-def test_other_file_name_keeps_stem_as_subject(tmp_path: Path) -> None:
+def test_other_file_name_gets_a_pseudonym_not_its_stem(tmp_path: Path) -> None:
     lines = JUPT.read_bytes().split(b"\r\n")[:200]
     (tmp_path / "walk a.txt").write_bytes(b"\r\n".join(lines) + b"\r\n")
     rec = read_recording(tmp_path / "walk a.txt")
-    assert (rec.subject_id, rec.trial) == ("walk a", "1") and rec.feet["left"].n_samples == 199
+    assert rec.subject_id.startswith("anon-") and "walk" not in rec.subject_id
+    assert rec.trial == "1" and rec.feet["left"].n_samples == 199 and rec.metadata == {}
 
 
 def test_demographics_table() -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Iterable
@@ -43,6 +44,9 @@ from .source import FrameBlock, LinkEvent, SourceStatus
 __all__ = ["InsoleAdvert", "scan_insoles", "BleInsoleSource"]
 
 log = logging.getLogger(__name__)
+
+#: A BLE device address (``AA:BB:CC:DD:EE:FF``); other allow-list entries are serials.
+_BLE_ADDRESS = re.compile(r"[0-9A-F]{2}(:[0-9A-F]{2}){5}")
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,12 @@ class BleInsoleSource:
 
     # --- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> "BleInsoleSource":
+        # An allow-list of addresses only refuses an unlisted insole before connecting; one
+        # that names serials is checked against the identity each insole reports on connect
+        # (InsoleLink._check: address or serial), which needs the connection.
+        by_address_only = all(_BLE_ADDRESS.fullmatch(a) for a in self.allow)
         for side, addr in self.addresses.items():
-            if addr not in self.allow:
+            if by_address_only and addr not in self.allow:
                 raise DeviceError(f"{side} insole {addr} is not allow-listed (allowed: "
                                   f"{', '.join(sorted(self.allow)) or 'none'}); add it to the allow-list "
                                   "or give an allow-listed insole")

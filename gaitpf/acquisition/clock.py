@@ -37,6 +37,17 @@ first minute. A recorder should therefore re-map ``time_s`` of a finished file w
 ``fit_clock(sample_counter, host_time_s, nominal_rate_hz).map(sample_counter)`` (per-frame
 arrays work: the newest frame of each packet carries the envelope).
 
+Host stalls. When the host stops reading (the recorder process is stopped or suspended, the
+machine is overloaded) the packets sampled meanwhile wait in the OS/BlueZ buffers and arrive
+together when it resumes: every packet of those bins is seconds late. They lie far above the
+envelope, so the lower hull is not moved by them (an upper outlier can never support a line
+that lies below all points), but a 95th percentile over all bins would report the stall as
+link jitter (7 s after a 7-s SIGSTOP). A bin whose smallest latency above the fitted envelope
+exceeds ``late_ms`` (250 ms: 8× the longest connection interval the insoles use, 30 ms; a live
+link delivers at least one packet of each 1-s bin within a connection interval or two) is
+therefore a *late bin*: counted in :attr:`ClockFit.n_late_bins` and left out of
+``residual_ms``. Reconnect bursts (packets buffered during a 2–5 s outage) are late bins too.
+
 Limits: the envelope is one-way. If the device and host clocks agree to ≪ 1 ppm *and* the
 packet period and connection interval are commensurate, the phase sweeps too slowly and each
 insole keeps a bias up to ``gcd(CI, packet period)`` (see firmware_notes/protocol.md §5). A
@@ -50,7 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ClockFit", "ClockMapper", "fit_clock", "lower_envelope_line"]
+__all__ = ["ClockFit", "ClockMapper", "fit_clock", "lower_envelope_line", "LATE_MS"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,9 @@ class ClockFit:
         connection-interval phase plus jitter; a quality figure, not the alignment error.
     n_packets : int
         Packets the fit used.
+    n_late_bins : int
+        Envelope bins whose smallest latency exceeded ``late_ms`` (host stall, burst after a
+        reconnect); left out of ``residual_ms`` (see the module docstring).
     """
 
     nominal_rate_hz: float
@@ -83,6 +97,7 @@ class ClockFit:
     offset_s: float
     residual_ms: float
     n_packets: int
+    n_late_bins: int = 0
 
     def device_time_s(self, counters: np.ndarray) -> np.ndarray:
         """``counters / nominal_rate_hz`` (float64 seconds)."""
@@ -165,19 +180,26 @@ def _observations(counters, host_times_s, n_frames, nominal_rate_hz) -> tuple[np
     return x[ok], (h - x)[ok]
 
 
-def _make_fit(nominal_rate_hz, kx, ky, bx, by, n_packets) -> ClockFit:
+#: Default ``late_ms``: a bin this far above the envelope is a host stall, not link jitter.
+LATE_MS = 250.0
+
+
+def _make_fit(nominal_rate_hz, kx, ky, bx, by, n_packets, late_ms=LATE_MS) -> ClockFit:
     kx, ky = np.asarray(kx, float), np.asarray(ky, float)
     b = float((ky[-1] - ky[0]) / (kx[-1] - kx[0])) if kx.size > 1 else 0.0
     fit = ClockFit(nominal_rate_hz, kx, ky, (1.0 / (1.0 + b) - 1.0) * 1e6, float(ky[0] - b * kx[0]),
                    0.0, int(n_packets))
     resid = by - fit.offset_at(bx)
-    p95 = float(np.percentile(resid, 95)) * 1e3 if resid.size else 0.0
-    return ClockFit(fit.nominal_rate_hz, kx, ky, fit.drift_ppm, fit.offset_s, p95, fit.n_packets)
+    late = resid > late_ms * 1e-3
+    n_late = int(late.sum())
+    on_time = resid[~late] if n_late < resid.size else resid   # all late: report them rather than nothing
+    p95 = float(np.percentile(on_time, 95)) * 1e3 if on_time.size else 0.0
+    return ClockFit(fit.nominal_rate_hz, kx, ky, fit.drift_ppm, fit.offset_s, p95, fit.n_packets, n_late)
 
 
 def fit_clock(counters: np.ndarray, host_times_s: np.ndarray, nominal_rate_hz: float, *,
               n_frames: np.ndarray | int | None = None, bin_s: float = 1.0,
-              window_s: float = 600.0, max_drift_ppm: float = 300.0) -> ClockFit:
+              window_s: float = 600.0, max_drift_ppm: float = 300.0, late_ms: float = LATE_MS) -> ClockFit:
     """Fit a device clock offline from all (packet counter, host receive time) pairs.
 
     Parameters
@@ -197,6 +219,9 @@ def fit_clock(counters: np.ndarray, host_times_s: np.ndarray, nominal_rate_hz: f
     max_drift_ppm : float
         Largest believable drift; steeper envelope pieces (too little data, a latency floor
         that changed) are clipped to it.
+    late_ms : float
+        Bins whose smallest latency above the envelope exceeds this (ms) are late (host stall)
+        and left out of ``residual_ms``.
 
     Returns
     -------
@@ -213,7 +238,7 @@ def fit_clock(counters: np.ndarray, host_times_s: np.ndarray, nominal_rate_hz: f
         mid = 0.5 * (lo + hi)
         v, b = lower_envelope_line(bx, by, mid, max_abs_slope=max_drift_ppm * 1e-6)
         kx = np.array([lo, hi]) if hi > lo else np.array([lo])
-        return _make_fit(nominal_rate_hz, kx, v + b * (kx - mid), bx, by, x.size)
+        return _make_fit(nominal_rate_hz, kx, v + b * (kx - mid), bx, by, x.size, late_ms)
     n_k = int(math.ceil((hi - lo) / (window_s / 2))) + 1
     kx = np.linspace(lo, hi, n_k)
     ky = np.empty(n_k)
@@ -223,7 +248,7 @@ def fit_clock(counters: np.ndarray, host_times_s: np.ndarray, nominal_rate_hz: f
         mid = w0 + window_s / 2
         v, b = lower_envelope_line(bx[sel], by[sel], mid, max_abs_slope=max_drift_ppm * 1e-6)
         ky[j] = v + b * (k - mid)
-    return _make_fit(nominal_rate_hz, kx, ky, bx, by, x.size)
+    return _make_fit(nominal_rate_hz, kx, ky, bx, by, x.size, late_ms)
 
 
 class ClockMapper:
@@ -242,6 +267,8 @@ class ClockMapper:
         Refit after this many new bins (the fit is a hull over ≤ window_s / bin_s points).
     max_drift_ppm : float
         Largest believable drift (slopes are clipped to it).
+    late_ms : float
+        Late-bin threshold of ``residual_ms`` (see the module docstring).
 
     Notes
     -----
@@ -253,7 +280,7 @@ class ClockMapper:
     """
 
     def __init__(self, nominal_rate_hz: float, *, bin_s: float = 1.0, window_s: float = 600.0,
-                 refit_every_bins: int = 5, max_drift_ppm: float = 300.0) -> None:
+                 refit_every_bins: int = 5, max_drift_ppm: float = 300.0, late_ms: float = LATE_MS) -> None:
         if not (nominal_rate_hz > 0 and bin_s > 0 and window_s > 2 * bin_s and refit_every_bins >= 1):
             raise ValueError("ClockMapper needs nominal_rate_hz, bin_s > 0, window_s > 2 bin_s, refit_every_bins >= 1")
         self.nominal_rate_hz = float(nominal_rate_hz)
@@ -261,6 +288,7 @@ class ClockMapper:
         self.window_s = float(window_s)
         self.refit_every_bins = int(refit_every_bins)
         self.max_drift_ppm = float(max_drift_ppm)
+        self.late_ms = float(late_ms)
         self._max_bins = int(math.ceil(window_s / bin_s)) + 1
         self._slew_s = max(1, self.refit_every_bins - 1) * self.bin_s  # done before the next refit
         self.reset()
@@ -355,7 +383,7 @@ class ClockMapper:
         kx = np.array([lo, hi]) if hi > lo else np.array([lo])
         if self._fit is not None:
             self._prev, self._switch_x = self._fit, self._x_max
-        self._fit = _make_fit(self.nominal_rate_hz, kx, v + b * (kx - mid), bx, by, self._n_packets)
+        self._fit = _make_fit(self.nominal_rate_hz, kx, v + b * (kx - mid), bx, by, self._n_packets, self.late_ms)
         self._new_bins = 0
 
     def fit(self) -> ClockFit:

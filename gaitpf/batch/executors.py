@@ -48,14 +48,10 @@ def _local(refs: list[RecordingRef], args: tuple, jobs: int) -> Iterator[dict[st
 
 
 def _dask(refs: list[RecordingRef], args: tuple, address: str) -> Iterator[dict[str, Any]]:
-    try:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_as_completed
-    except ImportError as exc:
-        raise InputError(
-            "--scheduler needs the optional dependency dask.distributed; install it with "
-            "`pip install 'gaitpf[cluster]'`"
-        ) from exc
+    from .._optional import require
+
+    distributed = require("dask.distributed", "cluster", feature="gaitpf batch --scheduler")
+    Client, dask_as_completed = distributed.Client, distributed.as_completed
     try:
         client = Client(address, timeout="10s")
     except (OSError, TimeoutError) as exc:

@@ -42,6 +42,10 @@ def command(root: str, out_dir: str, jobs: int | None, scheduler: str | None, pa
     from ..errors import InputError
     from ..batch.runner import params_from_dict, run_batch
 
+    if scheduler:  # before the output folder is touched
+        from .._optional import require
+
+        require("dask.distributed", "cluster", feature="gaitpf batch --scheduler")
     params = None
     if params_file:
         try:

@@ -1,4 +1,10 @@
-"""``gaitpf import INPUT -o OUT.h5``: convert any readable recording to gaitpf HDF5."""
+"""``gaitpf import INPUT -o OUT.h5``: convert any readable recording to gaitpf HDF5.
+
+The recording keeps no path or file name of INPUT (clinics name files after patients): its
+subject id is ``--subject``, a CSV's own ``subject_id`` line, or the pseudonym
+``anon-XXXXXXXX`` from the content hash, and ``source["sha256"]`` identifies the input
+(:mod:`gaitpf.io.provenance`).
+"""
 from __future__ import annotations
 
 import math
@@ -22,7 +28,9 @@ def summary_line(path: Path, rec: Recording, fmt: str) -> str:
 @click.command("import")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="HDF5 file to write.")
-@click.option("--subject", default=None, help="Pseudonymous subject id (default: from the input).")
+@click.option("--subject", default=None,
+              help="Pseudonymous subject id (default: the CSV's own subject_id line, else anon-XXXXXXXX from "
+                   "the file's SHA-256; never the file name).")
 @click.option("--session", default=None, help="Session label (default: from the input, else 1).")
 @click.option("--trial", default=None, help="Trial label (default: from the input, else 1).")
 @click.option("--body-mass-kg", type=float, default=None, help="Body mass in kg (scales force thresholds).")

@@ -75,6 +75,10 @@ def command(simulate: bool, left: str | None, right: str | None, output: Path | 
     if speed != 1.0 and not (simulate or replay is not None):
         raise InputError("--speed only applies to --replay and --simulate")
     os.environ.setdefault("QT_API", "pyside6")
+    from .._optional import require
+
+    for module in ("PySide6.QtWidgets", "pyqtgraph"):  # before any recording starts
+        require(module, "live", feature="gaitpf live")
 
     from ..live import sources
 

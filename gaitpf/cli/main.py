@@ -9,6 +9,7 @@ shows the traceback.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import sys
 from typing import Any

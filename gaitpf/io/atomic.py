@@ -6,6 +6,10 @@ directory, and only when it finished without error is that file renamed over the
 destination with :func:`os.replace` (atomic on POSIX within one file system). A crash,
 a full disk or an exception leaves the destination untouched and no temporary file
 behind.
+
+Only a SIGKILL (or a power cut) can leave the temporary file ``.<name>.<pid>-<random><suffix>.tmp``
+behind; the next atomic write of the same destination removes those whose writer process
+``<pid>`` no longer exists (:func:`sweep_stale_temporaries`).
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from typing import Iterator
 
 from ..errors import OutputError
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "sweep_stale_temporaries"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,48 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def sweep_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove temporaries of ``path`` left by killed writers; return the removed files.
+
+    A file ``.<name>.<pid>-*.tmp`` next to ``path`` (name = ``path``'s file name) is removed
+    when it is owned by this user and no process ``<pid>`` exists. Temporaries of live
+    writers and files of other users are left alone; errors are ignored (best effort).
+    """
+    dest = Path(path)
+    directory = dest.parent if str(dest.parent) else Path(".")
+    head = f".{dest.name}."
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(head) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(head):].split("-", 1)[0]
+        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.getuid():
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+                log.info("removed %s, left by a killed writer (process %s)", entry.path, pid_text)
+        except OSError:
+            pass
+    return removed
 
 
 @contextlib.contextmanager
@@ -68,9 +114,10 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> I
     directory = dest.parent if str(dest.parent) else Path(".")
     if dest.is_dir():
         raise OutputError(f"{dest}: is a directory; give a file name for the output")
+    sweep_stale_temporaries(dest)
     try:
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{dest.name}.", suffix=(suffix if suffix is not None else dest.suffix) + ".tmp",
+            prefix=f".{dest.name}.{os.getpid()}-", suffix=(suffix if suffix is not None else dest.suffix) + ".tmp",
             dir=directory,
         )
     except OSError as exc:

@@ -29,6 +29,7 @@ import pandas as pd
 from ..errors import FormatError, InputError, OutputError, SignalError
 from ..model import SIDES, FootSignals, Recording, SensorLayout
 from .hdf5_schema import UNITS
+from .provenance import content_sha256, pseudonym
 from ..layouts import standard_layout
 
 __all__ = ["read_csv_recording", "write_csv_recording", "CSV_FORMAT_VERSION"]
@@ -227,10 +228,12 @@ def read_csv_recording(path: str | os.PathLike[str]) -> Recording:
     metadata.update({k: v for k, (v, _) in header.items() if k not in known})
     mass = _number(p, header, "body_mass_kg")
     ident = {k: header[k][0] for k in _IDENTITY if k in header}
+    digest = content_sha256(p)
+    # no subject id in the file: a pseudonym from the content, never the file stem (often a name)
     return Recording(
-        feet=feet, subject_id=ident.get("subject_id", p.stem), session=ident.get("session", "1"),
+        feet=feet, subject_id=ident.get("subject_id") or pseudonym(digest), session=ident.get("session", "1"),
         trial=ident.get("trial", "1"), body_mass_kg=mass if mass is not None and np.isfinite(mass) else None,
-        source={"format": "csv", "path": str(p), "name": p.name}, metadata=metadata,
+        source={"format": "csv", "path": str(p), "sha256": digest}, metadata=metadata,
         **({"created_utc": ident["created_utc"]} if "created_utc" in ident else {}),
     )
 

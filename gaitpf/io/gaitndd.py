@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..errors import FormatError, InputError
 from ..model import FootSignals, Recording
+from .provenance import content_sha256, pseudonym
 
 __all__ = ["read_gaitndd", "read_gaitndd_reference", "REFERENCE_COLUMNS", "ADC_OFFSET"]
 
@@ -112,7 +113,9 @@ def read_gaitndd(path: str | Path) -> Recording:
     -------
     Recording
         Two feet, ``values`` shape (n, 1) in ``"au"`` (ADC counts above the bottom rail),
-        300 Hz; ``subject_id`` = record name; ``source`` = importer and path.
+        300 Hz; ``subject_id`` = a pseudonym from the content hash (never the record name, see
+        :mod:`gaitpf.io.provenance`); ``source`` = importer, content hash and (in memory only)
+        the path.
 
     Raises
     ------
@@ -167,17 +170,17 @@ def read_gaitndd(path: str | Path) -> Recording:
             device={
                 "importer": "gaitndd",
                 "sensor": "force-sensitive resistor (whole foot)",
-                "file": str(files[side]),
                 "signal_name": names[col],
                 "adc_offset": ADC_OFFSET,
                 "adc_resolution_bits": 12,
             },
         )
     log.debug("read gaitndd record %s: %d samples at %g Hz", stem, n_samp, fs)
+    digest = content_sha256(files["header"], files["left"], files["right"])
     return Recording(
         feet=feet,
-        subject_id=stem.name,
-        source={"importer": "gaitndd", "path": str(path)},
+        subject_id=pseudonym(digest),  # never the record (file) name: see gaitpf.io.provenance
+        source={"importer": "gaitndd", "path": str(path), "sha256": digest, "sha256_of": "hea+let+rit"},
     )
 
 

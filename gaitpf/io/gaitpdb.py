@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import FormatError, InputError
 from ..model import FootSignals, Recording
 from ..layouts import gaitpdb_layout
+from .provenance import content_sha256, pseudonym
 
 __all__ = ["read_gaitpdb", "looks_like_gaitpdb", "read_demographics", "N_COLUMNS", "SAMPLING_RATE_HZ"]
 
@@ -141,10 +142,12 @@ def read_demographics(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]
 def read_gaitpdb(path: str | os.PathLike[str]) -> Recording:
     """Read one gaitpdb walk (``*.txt``) into a :class:`~gaitpf.model.Recording`.
 
-    Subject id and walk number come from the file name (``GaCo01_01`` → subject
-    ``GaCo01``, trial ``01``). If ``demographics.txt`` sits in the same folder, the
-    subject's body mass (kg), age, height, group and this walk's speed go into the
-    recording (``body_mass_kg`` and ``metadata``).
+    The subject id is a pseudonym from the file's content hash (``anon-XXXXXXXX``, see
+    :mod:`gaitpf.io.provenance`), never the file name. A name following the PhysioNet
+    scheme (``GaCo01_01``: study, group, subject number, walk) gives the trial (``01``) and
+    the study/group metadata, and, if ``demographics.txt`` sits in the same folder, the
+    subject's body mass (kg), age, height and this walk's speed (``body_mass_kg`` and
+    ``metadata``).
 
     Raises
     ------
@@ -180,16 +183,19 @@ def read_gaitpdb(path: str | os.PathLike[str]) -> Recording:
             log.warning("%s: %s", p, msg)
             warnings.append(msg)
     m = _NAME.match(p.stem)
-    subject_id, trial = (f"{m['study']}{m['group']}{m['num']}", m["walk"]) if m else (p.stem, "1")
+    # The PhysioNet code in the name only finds the demographics row; the recording's subject id
+    # is a pseudonym from the content (a renamed file may carry a person's name).
+    code, trial = (f"{m['study']}{m['group']}{m['num']}", m["walk"]) if m else (None, "1")
+    digest = content_sha256(p)
     metadata: dict[str, Any] = {}
     if m:
         metadata = {"study": m["study"], "group": "control" if m["group"] == "Co" else "parkinson",
                     "walk": m["walk"], "dual_task": m["walk"] == "10"}
     body_mass_kg = None
     demo_path = p.parent / "demographics.txt"
-    if demo_path.is_file():
+    if code is not None and demo_path.is_file():
         try:
-            demo = read_demographics(demo_path).get(subject_id)
+            demo = read_demographics(demo_path).get(code)
         except (OSError, IndexError) as exc:
             log.warning("%s: cannot read %s (%s); no body mass", p, demo_path, exc)
             demo = None
@@ -209,8 +215,8 @@ def read_gaitpdb(path: str | os.PathLike[str]) -> Recording:
     }
     source: dict[str, Any] = {
         "format": "gaitpdb",
-        "path": str(p),
-        "name": p.name,
+        "path": str(p),  # in memory only (error messages); never written to a recording
+        "sha256": digest,
         "database": "PhysioNet Gait in Parkinson's Disease 1.0.0 (ODC-By 1.0)",
         "dropped_lines": dropped,
         "note": ("line 2 repeated line 1 exactly and was dropped; " if dropped else "")
@@ -218,6 +224,6 @@ def read_gaitpdb(path: str | os.PathLike[str]) -> Recording:
         "warnings": warnings,
     }
     return Recording(
-        feet=feet, subject_id=subject_id, session="1", trial=trial, body_mass_kg=body_mass_kg,
+        feet=feet, subject_id=pseudonym(digest), session="1", trial=trial, body_mass_kg=body_mass_kg,
         source=source, metadata=metadata,
     )

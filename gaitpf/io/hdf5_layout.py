@@ -13,7 +13,6 @@ people in ``docs/hdf5_schema.md``.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -34,7 +33,7 @@ from .hdf5_schema import (
     to_json,
 )
 
-__all__ = ["FootSpec", "check_feet", "create_layout", "private_source"]
+__all__ = ["FootSpec", "check_feet", "create_layout", "private_source", "private_device", "PATH_KEYS"]
 
 
 @dataclass(frozen=True)
@@ -60,16 +59,24 @@ class FootSpec:
     device: Mapping[str, Any] = field(default_factory=dict)
 
 
-def private_source(source: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Provenance without folder names: a stored path keeps only its file name.
+#: Keys of ``source`` and foot ``device`` dictionaries that name files; never stored.
+PATH_KEYS = frozenset({"path", "paths", "name", "file", "files", "filename", "original_file", "replayed_from"})
 
-    Clinic folder names can identify a patient; the file keeps ``original_file`` instead.
+
+def private_source(source: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Provenance without paths or file names (clinics name folders and files after patients).
+
+    Drops every key of :data:`PATH_KEYS` (the in-memory ``source["path"]`` of an imported
+    recording names the input file; a file is identified by ``source["sha256"]`` instead,
+    see :mod:`gaitpf.io.provenance`).
     """
-    src = dict(source or {})
-    if src.get("path"):
-        src["original_file"] = os.path.basename(str(src.pop("path")))
-    src.pop("path", None)
-    return src
+    return {k: v for k, v in dict(source or {}).items() if k not in PATH_KEYS}
+
+
+def private_device(device: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A foot's device information without the file-naming keys of :data:`PATH_KEYS` except
+    ``name`` (a BLE device's advertised name is not a file name)."""
+    return {k: v for k, v in dict(device or {}).items() if k == "name" or k not in PATH_KEYS}
 
 
 def check_feet(path: str, feet: Mapping[str, FootSpec], *, subject_id: str, session: str, trial: str) -> None:
@@ -179,7 +186,7 @@ def create_layout(
             g.create_dataset(name, shape=shape, maxshape=maxshape, chunks=chunks, dtype=dtype, **kw)
         g.attrs["sampling_rate_hz"] = np.float64(spec.sampling_rate_hz)
         g.attrs["unit"] = spec.unit
-        g.attrs["device"] = to_json(dict(spec.device))
+        g.attrs["device"] = to_json(private_device(spec.device))
         for key, value in FOOT_COUNTER_ATTRS.items():
             g.attrs[key] = value
         if spec.layout is not None:

@@ -6,6 +6,11 @@ that variable at it lets unmodified bleak talk to :mod:`gaitpf.sim.fake_bluez` i
 bluetoothd. The daemon is started with a parent-death signal, so it never outlives the
 process that started it, even when that process is SIGKILLed.
 
+Its socket and configuration live in ``$TMPDIR/gaitpf_bus_<pid>_<random>``, removed on a
+normal stop. A SIGKILLed owner cannot remove it, so every start first removes the bus
+folders (of this user) whose owner process ``<pid>`` no longer exists (:func:`sweep_stale`).
+A folder whose pid was reused by another process stays until that process ends too.
+
 Usage::
 
     with PrivateSystemBus() as bus:       # sets os.environ["DBUS_SYSTEM_BUS_ADDRESS"]
@@ -26,7 +31,7 @@ import weakref
 
 from ..errors import AcquisitionError
 
-__all__ = ["PrivateSystemBus", "private_system_bus", "BUS_ENV"]
+__all__ = ["PrivateSystemBus", "private_system_bus", "sweep_stale", "BUS_ENV", "DIR_PREFIX"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,53 @@ _CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configurati
 """
 
 _live: "weakref.WeakSet[PrivateSystemBus]" = weakref.WeakSet()
+
+#: Prefix of the per-bus temporary folder, followed by the owner's pid and ``_``.
+DIR_PREFIX = "gaitpf_bus_"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def sweep_stale(tmp_dir: str | None = None) -> list[str]:
+    """Remove bus folders left by SIGKILLed owners; return the removed paths.
+
+    A folder ``gaitpf_bus_<pid>_*`` in ``tmp_dir`` (default: :func:`tempfile.gettempdir`)
+    is removed when it belongs to this user and no process ``<pid>`` exists (its daemon
+    died with its owner: parent-death signal). Folders of live processes, of other users
+    and names without a pid are left alone.
+    """
+    base = tmp_dir or tempfile.gettempdir()
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    uid = os.getuid()
+    for entry in entries:
+        if not entry.name.startswith(DIR_PREFIX):
+            continue
+        pid_text = entry.name[len(DIR_PREFIX):].split("_", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not entry.is_dir(follow_symlinks=False) or st.st_uid != uid or _pid_alive(int(pid_text)):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        if not os.path.exists(entry.path):
+            removed.append(entry.path)
+            log.debug("removed the stale private bus folder %s (owner %s is gone)", entry.path, pid_text)
+    return removed
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -103,7 +155,8 @@ class PrivateSystemBus:
                 "dbus-daemon not found: install the 'dbus' package (apt-get install dbus) to run "
                 "virtual insoles"
             )
-        self._tmp = tempfile.mkdtemp(prefix="gaitpf_bus_")
+        sweep_stale()
+        self._tmp = tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{os.getpid()}_")
         sock = os.path.join(self._tmp, "system_bus_socket")
         conf = os.path.join(self._tmp, "bus.conf")
         with open(conf, "w", encoding="utf-8") as fh:
