@@ -146,3 +146,8 @@ def test_one_foot_only_reads_as_a_single_foot(tmp_path):
     one.write_text("".join(out), encoding="utf-8")
     rec = read_recording(one)
     assert rec.sides == ("left",)
+    from gaitpf.analysis import analyze
+
+    res = analyze(rec)
+    assert res.summary["sides"] == ["left"] or tuple(res.summary["sides"]) == ("left",)
+    assert "one foot only: symmetry is not available" in res.warnings
