@@ -8,14 +8,15 @@ format            signature in the first 16 KiB
 ``moticon``       ``# `` header lines, a ``# time<TAB>…`` column line with ``pressure 1[``
 ``pedar``         first line ``file name:`` … and a ``time[secs]`` column line
 ``tekscan``       first line ``DATA_TYPE MOVIE`` and ``ASCII_DATA @@`` (F-Scan ``.asf``, I-Scan CSV)
-``xsensor``       ``File:,`` … then ``SENSOR,``/``Sensel`` keys (frame blocks), or a
-                  one-row-per-frame table whose header has ``Frame`` and ``…-LF``/``…-RF`` sensels
+``xsensor``       ``File:,`` or ``Units:,`` lines, then ``SENSOR,`` blocks, or a one-row-per-frame
+                  header row with ``LF``/``RF`` sensel columns (``LF R1C1`` …)
 ``stappone``      first line ``sole_id,timestamp,…,pressure_01,…``
 ================  =====================================================================
 """
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 __all__ = ["sniff_vendor", "VENDOR_FORMATS", "HEAD_BYTES"]
@@ -29,6 +30,8 @@ VENDOR_FORMATS: dict[str, str] = {
     "stappone": "stappone CSV",
 }
 HEAD_BYTES = 16384
+#: A header row of the wide XSENSOR variant: several sensel columns named with LF/RF and row, column.
+_WIDE_SENSEL = re.compile(r"^(?=.*\bLF\b|.*\bRF\b)(?:[^,\n]*,){4,}.*\b[LR]F\W*R?\d+\W*C?\d+", re.M)
 
 
 def _head(path: Path) -> str:
@@ -67,8 +70,8 @@ def sniff_vendor(path: str | os.PathLike[str]) -> str | None:
         return "tekscan"
     if first.startswith("sole_id,timestamp") and "pressure_" in first:
         return "stappone"
-    if first.startswith("File:,") and ("SENSOR," in head or "Sensels" in head or "-LF" in head):
-        return "xsensor"
-    if "Frame" in first and ("-LF" in first or "-RF" in first) and "," in first:
+    if (first.startswith("File:,") or re.search(r"^Units:?,", head, re.M)) and (
+        "\nSENSOR," in head or _WIDE_SENSEL.search(head)
+    ):
         return "xsensor"
     return None
