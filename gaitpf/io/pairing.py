@@ -90,7 +90,7 @@ def pair_recordings(left: Recording, right: Recording, left_path: str | Path, ri
             a["side"] = np.where(a["side"].isin(["left", "right"]), side, a["side"])
             ann.append(a)
     source = dict(left.source)
-    source["pairing"] = {"aligned": aligned, "right_shift_s": shift, "right_source": dict(right.source)}
+    source["pairing"] = {"aligned": aligned, "right_shift_s": shift, "right_source": {k: v for k, v in right.source.items() if k != "path"}}
     return Recording(
         feet=feet, subject_id=left.subject_id, source=source,
         annotations=pd.concat(ann, ignore_index=True) if ann else left.annotations,

@@ -15,6 +15,7 @@ Method
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from ..errors import FormatError
 from ..model import QUALITY_GAP_BEFORE, empty_annotations
 
 __all__ = [
-    "KPA_PER_UNIT", "to_kpa", "timing_report", "gaps_from_time",
+    "KPA_PER_UNIT", "to_kpa", "timing_report", "gaps_from_time", "provenance",
     "GAP_FACTOR", "IRREGULAR_TOL",
 ]
 
@@ -142,3 +143,15 @@ def gaps_from_time(t_s: np.ndarray, interval_s: float, side: str) -> tuple[np.nd
         "description": [f"{k} frame(s) not in the export" for k in n_lost],
     })
     return quality, ann if idx.size else empty_annotations()
+
+
+def provenance(path: Path) -> dict[str, str]:
+    """``{"path", "sha256"}`` of an imported file and its pseudonymous subject id.
+
+    ``path`` is kept in the in-memory recording only, so that error messages can name the
+    file (the writer never stores paths or file names); ``sha256`` (of the file's bytes)
+    traces a recording back to its file without naming it; the subject id is ``anon-``
+    plus the first 8 hex digits of that hash (never derived from a name).
+    """
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return {"path": str(path), "sha256": digest, "subject_id": "anon-" + digest[:8]}

@@ -23,7 +23,6 @@ Method
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import re
@@ -36,7 +35,7 @@ import pandas as pd
 from ..errors import FormatError, InputError
 from ..layouts import ml_zone_of, region_of, INSOLE_LENGTH_MM
 from ..model import SIDES, FootSignals, Recording, SensorLayout
-from .vendor_common import gaps_from_time, timing_report, to_kpa
+from .vendor_common import gaps_from_time, provenance, timing_report, to_kpa
 
 __all__ = ["read_moticon", "looks_like_moticon", "moticon_layout", "SIZE_LENGTH_MM", "step_code_meaning"]
 
@@ -267,7 +266,9 @@ def read_moticon(path: str | Path) -> Recording:
         "layout_source": "docs/formats/moticon.md",
     }
     kwargs: dict[str, Any] = {"annotations": ann} if ann is not None else {}
-    return Recording(feet=feet, subject_id=pseudonym(text, "moticon"), source=source, **kwargs)
+    prov = provenance(p)
+    source.update(path=prov["path"], sha256=prov["sha256"])
+    return Recording(feet=feet, subject_id=prov["subject_id"], source=source, **kwargs)
 
 
 def _vendor_events(table: pd.DataFrame, columns: list[str], t: np.ndarray, numeric: Any) -> pd.DataFrame:
@@ -297,7 +298,3 @@ def _vendor_events(table: pd.DataFrame, columns: list[str], t: np.ndarray, numer
         "side": [r[1] for r in rows], "description": [r[2] for r in rows],
     }).sort_values("onset_s", kind="stable", ignore_index=True)
 
-
-def pseudonym(text: str, vendor: str) -> str:
-    """A generated, non-identifying subject id: vendor + 8 hex digits of the data's SHA-256."""
-    return f"{vendor}-{hashlib.sha256(text.encode('utf-8', 'replace')).hexdigest()[:8]}"

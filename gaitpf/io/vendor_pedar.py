@@ -32,8 +32,7 @@ import pandas as pd
 from ..errors import FormatError, InputError
 from ..layouts import INSOLE_LENGTH_MM, _edges, ml_zone_of, region_of
 from ..model import FootSignals, Recording, SensorLayout
-from .vendor_common import gaps_from_time, timing_report, to_kpa
-from .vendor_moticon import pseudonym
+from .vendor_common import provenance, gaps_from_time, timing_report, to_kpa
 
 __all__ = ["read_pedar", "pedar_layout", "ROW_SIZES", "ROW_Y_FRACTION"]
 
@@ -143,5 +142,7 @@ def read_pedar(path: str | Path) -> Recording:
         "layout_source": "docs/formats/pedar.md",
     }
     ann = pd.concat([a for a in anns if len(a)], ignore_index=True) if any(len(a) for a in anns) else None
-    return Recording(feet=feet, subject_id=pseudonym(text, "pedar"), source=source,
+    prov = provenance(p)
+    source.update(path=prov["path"], sha256=prov["sha256"])
+    return Recording(feet=feet, subject_id=prov["subject_id"], source=source,
                      **({"annotations": ann} if ann is not None else {}))

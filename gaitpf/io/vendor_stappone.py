@@ -28,8 +28,7 @@ import pandas as pd
 
 from ..errors import FormatError, InputError
 from ..model import FootSignals, Recording, empty_annotations
-from .vendor_common import gaps_from_time, timing_report
-from .vendor_moticon import pseudonym
+from .vendor_common import provenance, gaps_from_time, timing_report
 
 __all__ = ["read_stappone"]
 
@@ -115,4 +114,6 @@ def read_stappone(path: str | Path) -> Recording:
         "force": "not known (raw sensor counts)",
     }
     ann = pd.concat([a for a in anns if len(a)], ignore_index=True) if any(len(a) for a in anns) else empty_annotations()
-    return Recording(feet=feet, subject_id=pseudonym(text, "stappone"), source=source, annotations=ann)
+    prov = provenance(p)
+    source.update(path=prov["path"], sha256=prov["sha256"])
+    return Recording(feet=feet, subject_id=prov["subject_id"], source=source, annotations=ann)

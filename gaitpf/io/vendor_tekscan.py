@@ -29,9 +29,8 @@ import numpy as np
 from ..errors import FormatError, InputError
 from ..model import FootSignals, Recording
 from .pairing import side_from_name
-from .vendor_common import gaps_from_time, timing_report, to_kpa
+from .vendor_common import provenance, gaps_from_time, timing_report, to_kpa
 from .vendor_grid import grid_layout_from_mask
-from .vendor_moticon import pseudonym
 
 __all__ = ["read_tekscan"]
 
@@ -158,4 +157,6 @@ def read_tekscan(path: str | Path) -> Recording:
         "sensel_area_mm2": area,
         "force": "pressure x SENSEL_AREA" if area is not None and unit == "kPa" else "not known (raw units)",
     }
-    return Recording(feet={side: foot}, subject_id=pseudonym(text, "tekscan"), source=source, annotations=gaps)
+    prov = provenance(p)
+    source.update(path=prov["path"], sha256=prov["sha256"])
+    return Recording(feet={side: foot}, subject_id=prov["subject_id"], source=source, annotations=gaps)

@@ -33,9 +33,8 @@ import pandas as pd
 
 from ..errors import FormatError, InputError
 from ..model import FootSignals, Recording, empty_annotations
-from .vendor_common import gaps_from_time, timing_report, to_kpa
+from .vendor_common import provenance, gaps_from_time, timing_report, to_kpa
 from .vendor_grid import grid_layout_from_mask
-from .vendor_moticon import pseudonym
 
 __all__ = ["read_xsensor"]
 
@@ -121,7 +120,9 @@ def read_xsensor(path: str | Path) -> Recording:
               "software_version": None, "units_in_file": unit, "timing": timing,
               "force": "pressure x sensel area (Sensel Width x Height)"}
     ann = pd.concat([a for a in anns if len(a)], ignore_index=True) if any(len(a) for a in anns) else empty_annotations()
-    return Recording(feet=feet, subject_id=pseudonym(text, "xsensor"), source=source, annotations=ann)
+    prov = provenance(p)
+    source.update(path=prov["path"], sha256=prov["sha256"])
+    return Recording(feet=feet, subject_id=prov["subject_id"], source=source, annotations=ann)
 
 
 def _blocks(p: Path, lines: list[str]) -> tuple[dict, np.ndarray, np.ndarray]:
