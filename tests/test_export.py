@@ -12,6 +12,7 @@ import pytest
 from gaitpf.cli.cmd_export import gait_events
 from gaitpf.cli.main import main
 from gaitpf.io import read_recording
+from gaitpf.io.export_c3d import read_c3d_labels
 from gaitpf.io.export_common import cop_mm, total_channel
 
 DATA = Path(__file__).parent / "data" / "vendor"
@@ -86,3 +87,28 @@ def test_bad_export_requests_write_nothing(tmp_path, capsys):
     msg = _fails(capsys, "export", str(MOTICON), "-o", str(tmp_path / "missing" / "out.c3d"))
     assert "out.c3d" in msg
     assert set(os.listdir(tmp_path)) == before
+
+
+def test_one_foot_grid_recording_to_c3d_and_a_recording_without_walking(tmp_path, capsys):
+    out = tmp_path / "left.c3d"
+    main(["export", str(DATA / "fscan_excerptL.asf"), "-o", str(out)])
+    c = ezc3d.c3d(str(out))
+    labels = read_c3d_labels(c)
+    assert read_c3d_labels(c, "UNITS")[0] == "kPa" and len(read_c3d_labels(c, "UNITS")) == len(labels)
+    assert c["data"]["analogs"].shape[1] == len(labels)
+    n = read_recording(DATA / "fscan_excerptL.asf").feet["left"].n_sensors
+    assert len(labels) == n + 3 and labels[-3:] == ["L_Fz", "L_COPx", "L_COPy"]
+    assert c["parameters"]["ANALOG"]["RATE"]["value"][0] == pytest.approx(1 / 0.032)
+    foot = read_recording(DATA / "fscan_excerptL.asf").feet["left"]
+    j = n - 5  # a sensor channel listed in LABELS4
+    assert labels[j] == "L_" + foot.layout.names[j]
+    np.testing.assert_allclose(c["data"]["analogs"][0][j], foot.values[:, j], rtol=1e-6)
+    np.testing.assert_allclose(c["data"]["analogs"][0][labels.index("L_Fz")], total_channel(foot)[1], rtol=1e-6)
+    capsys.readouterr()
+    lines = MOTICON.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1] = "# Duration: 00:02.000\n"
+    still = tmp_path / "standing.txt"
+    still.write_text("".join(lines[:210]), encoding="utf-8")
+    main(["export", str(still), "-o", str(tmp_path / "still.csv")])
+    assert "no gait events" in capsys.readouterr().out
+    assert pd.read_csv(tmp_path / "still.events.csv").query("source == 'gaitpf'").empty

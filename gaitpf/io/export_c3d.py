@@ -8,6 +8,8 @@ What the file holds
   :func:`gaitpf.io.export_common.total_channel`) and the centre of pressure
   ``L_COPx`` / ``L_COPy`` (mm, insole frame of that foot: x medial → lateral, y heel →
   toe; NaN while unloaded).
+* More than 255 channels (sensel grids) continue in ``LABELS2``/``UNITS2``… as C3D
+  readers expect (a parameter holds at most 255 entries).
 * Both feet on one frame grid (:func:`~gaitpf.io.export_common.common_grid`): frames a
   foot did not deliver are NaN, never filled.
 * **Events** in the standard ``EVENT`` group: contexts ``Left`` / ``Right``, labels
@@ -28,7 +30,10 @@ from ..model import Recording
 from .atomic import atomic_path
 from .export_common import common_grid, cop_mm, total_channel
 
-__all__ = ["write_c3d", "C3D_EVENT_LABELS"]
+__all__ = ["write_c3d", "read_c3d_labels", "C3D_EVENT_LABELS", "MAX_PARAM_ENTRIES"]
+
+#: Entries per C3D parameter; longer lists continue in ``LABELS2``, ``LABELS3``… (Vicon's convention).
+MAX_PARAM_ENTRIES = 255
 
 #: gaitpf event name -> C3D event label
 C3D_EVENT_LABELS = {"foot_strike": "Foot Strike", "foot_off": "Foot Off"}
@@ -66,6 +71,32 @@ def _channels(rec: Recording) -> tuple[list[str], list[str], np.ndarray, float]:
     return labels, units, np.vstack(cols), t0
 
 
+def _set_first_units(path: Path, units: list[str]) -> None:
+    """Rewrite ANALOG:UNITS (the first 255 units) of a written C3D file with ezc3d's core API.
+
+    ezc3d's Python writer drops a UNITS parameter whose length differs from the number of
+    analog channels, and a longer one would break the 255-entry limit.
+    """
+    from ezc3d import ezc3d as core
+
+    f = core.c3d(str(path))
+    param = core.Parameter("UNITS")
+    param.set(core.VecString(units), [len(units)])
+    f.parameter("ANALOG", param)
+    f.write(str(path))
+
+
+def read_c3d_labels(c: "object", name: str = "LABELS") -> list[str]:
+    """All analog ``LABELS`` (or ``UNITS``) of an ezc3d object, ``LABELS2``, ``LABELS3``… appended."""
+    group = c["parameters"]["ANALOG"]
+    out = list(group[name]["value"])
+    k = 2
+    while f"{name}{k}" in group:
+        out += list(group[f"{name}{k}"]["value"])
+        k += 1
+    return out
+
+
 def write_c3d(path: str | Path, rec: Recording, gait_events: pd.DataFrame | None) -> Path:
     """Write ``rec`` as a C3D file (analog channels + gait events), atomically.
 
@@ -95,8 +126,13 @@ def write_c3d(path: str | Path, rec: Recording, gait_events: pd.DataFrame | None
     c["parameters"]["POINT"]["RATE"]["value"] = [fs]
     c["parameters"]["POINT"]["LABELS"]["value"] = []
     c["parameters"]["ANALOG"]["RATE"]["value"] = [fs]
+    # A C3D parameter holds at most 255 entries: ezc3d continues LABELS in LABELS2, LABELS3…
+    # itself; UNITS2… are added here and the first UNITS chunk is set after writing (below).
     c["parameters"]["ANALOG"]["LABELS"]["value"] = labels
-    c["parameters"]["ANALOG"]["UNITS"]["value"] = units
+    if len(units) <= MAX_PARAM_ENTRIES:
+        c["parameters"]["ANALOG"]["UNITS"]["value"] = units
+    for k in range(MAX_PARAM_ENTRIES, len(units), MAX_PARAM_ENTRIES):
+        c.add_parameter("ANALOG", f"UNITS{k // MAX_PARAM_ENTRIES + 1}", units[k: k + MAX_PARAM_ENTRIES])
     c["data"]["points"] = np.zeros((4, 0, data.shape[1]))
     c["data"]["analogs"] = data[None, :, :].astype(np.float64)
     c.add_parameter("SUBJECTS", "NAMES", [rec.subject_id])
@@ -113,6 +149,8 @@ def write_c3d(path: str | Path, rec: Recording, gait_events: pd.DataFrame | None
         scratch = tmp.with_name(tmp.name + ".c3d")  # ezc3d appends .c3d to any other name
         try:
             c.write(str(scratch))
+            if len(units) > MAX_PARAM_ENTRIES:
+                _set_first_units(scratch, units[:MAX_PARAM_ENTRIES])
             os.replace(scratch, tmp)
         except Exception as exc:  # ezc3d raises plain RuntimeError/ValueError on I/O
             raise OutputError(f"{p}: cannot write the C3D file ({exc})") from exc

@@ -260,10 +260,12 @@ def read_moticon(path: str | Path) -> Recording:
         "header_variant": "with start timestamp" if "start timestamp" in meta else "without start timestamp",
         "start_time": meta.get("start time"),
         "start_timestamp_ms": int(meta["start timestamp"]) if meta.get("start timestamp", "").isdigit() else None,
+        "start_epoch_s": int(meta["start timestamp"]) / 1000.0 if meta.get("start timestamp", "").isdigit() else None,
         "recording_type": meta.get("recording type"),
         "insole_size": size,
         "timing": timing,
         "layout_source": "docs/formats/moticon.md",
+        "force": "pressure x sensor area (areas per insole size, docs/formats/moticon.md)",
     }
     kwargs: dict[str, Any] = {"annotations": ann} if ann is not None else {}
     prov = provenance(p)
