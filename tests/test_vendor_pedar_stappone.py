@@ -90,3 +90,17 @@ def test_stappone_cut_last_row_refused(tmp_path):
     cut.write_text(text[: len(text) - 40])
     with pytest.raises(FormatError, match="cut|incomplete"):
         read_recording(cut)
+
+
+def test_pedar_without_mask_lines_and_with_one_insole(tmp_path):
+    lines = PEDAR.read_text().splitlines(keepends=True)
+    no_mask = tmp_path / "nomask.asc"
+    no_mask.write_text("".join(lines[:5] + lines[9:]))
+    rec = read_recording(no_mask)
+    assert rec.feet["left"].n_sensors == rec.feet["right"].n_sensors == 99
+    one = tmp_path / "left_only.asc"
+    head = lines[:7] + ["right insole: \n"] + lines[8:10]
+    rows = ["\t".join(ln.split("\t")[:100]) + "\t\n" for ln in lines[10:]]
+    one.write_text("".join(head + rows))
+    rec = read_recording(one)
+    assert rec.sides == ("left",) and rec.feet["left"].n_sensors == 99

@@ -9,7 +9,7 @@ that foot: ``y_mm`` heel (0) → toe from the row (row 1 is the toe end, the ven
 display orientation), ``x_mm`` medial → lateral from the column, 0 at the middle of the
 occupied columns; the image is the sole seen from above, so for a **left** foot the
 medial side is at the high column numbers and for a right foot at the low ones (a
-vendor ``MIRROR_COL`` flag flips this). Regions (heel/midfoot/forefoot/toes) and
+vendor ``MIRROR_COL`` flag flips this, ``MIRROR_ROW`` puts the heel at row 1). Regions (heel/midfoot/forefoot/toes) and
 medial/central/lateral zones follow :mod:`gaitpf.layouts`, judged on the grid's own
 length (heel < 30 %, midfoot < 55 %, forefoot < 80 % of the occupied rows).
 """
@@ -24,12 +24,13 @@ __all__ = ["grid_layout_from_mask"]
 
 
 def grid_layout_from_mask(inside: np.ndarray, *, row_mm: float, col_mm: float, side: str,
-                          area_mm2: float | None, layout_id: str, mirror_col: bool = False) -> SensorLayout:
-    """Layout of the ``True`` cells of ``inside`` (rows × cols; row 0 at the toe end)."""
+                          area_mm2: float | None, layout_id: str, mirror_col: bool = False,
+                          mirror_row: bool = False) -> SensorLayout:
+    """Layout of the ``True`` cells of ``inside`` (rows × cols; row 0 at the toe end unless ``mirror_row``)."""
     rows, cols = np.nonzero(inside)
     r0, r1 = rows.min(), rows.max()
     c_mid = (cols.min() + cols.max()) / 2.0
-    y_mm = (r1 - rows + 0.5) * row_mm
+    y_mm = ((rows - r0) if mirror_row else (r1 - rows)) * row_mm + 0.5 * row_mm
     medial_high = (side == "left") != bool(mirror_col)
     x_mm = (c_mid - cols if medial_high else cols - c_mid) * col_mm
     length = (r1 - r0 + 1) * row_mm

@@ -56,7 +56,7 @@ _AREA_SIZE7_CM2 = np.array([12.36, 11.06, 13.37, 13.12, 13.13, 13.02, 17.98, 18.
 _REF_SIZE = 7
 #: Insole length (mm) per OpenGo size code: 215 mm + 12 mm per size step (an assumption
 #: consistent with the sensor-area ratio of sizes 3 and 7; see docs/formats/moticon.md).
-SIZE_LENGTH_MM: dict[int, float] = {n: 215.0 + 12.0 * (n - 1) for n in range(1, 11)}
+SIZE_LENGTH_MM: dict[int, float] = {n: 215.0 + 12.0 * (n - 1) for n in range(1, 13)}
 #: Insole width used to scale the medial-lateral coordinate, as a fraction of length.
 WIDTH_FRACTION = 0.38
 
@@ -206,6 +206,8 @@ def read_moticon(path: str | Path) -> Recording:
         raise FormatError(f"{p}: data end at {t[-1]:.3f} s but the header says Duration {dur:.3f} s; the export is cut")
 
     size = int(meta["size"]) if meta.get("size", "").strip().isdigit() else None
+    if size not in SIZE_LENGTH_MM:
+        log.warning("%s: insole size %r not known; assuming the size-%d layout", p, meta.get("size"), _REF_SIZE)
     serials = dict(re.findall(r"(Left|Right)\s+SN\s*(\S+?)(?:,|$)", meta.get("sensor insoles", "")))
     feet: dict[str, FootSignals] = {}
     ann_parts: list[pd.DataFrame] = []
@@ -263,6 +265,8 @@ def read_moticon(path: str | Path) -> Recording:
         "start_epoch_s": int(meta["start timestamp"]) / 1000.0 if meta.get("start timestamp", "").isdigit() else None,
         "recording_type": meta.get("recording type"),
         "insole_size": size,
+        "layout_note": None if size in SIZE_LENGTH_MM else
+        f"insole size {meta.get('size')!r} not known: the size-{_REF_SIZE} layout is assumed",
         "timing": timing,
         "layout_source": "docs/formats/moticon.md",
         "force": "pressure x sensor area (areas per insole size, docs/formats/moticon.md)",

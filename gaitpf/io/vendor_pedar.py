@@ -60,10 +60,11 @@ def pedar_layout(numbers: list[int] | None = None) -> SensorLayout:
                         names=tuple(str(i + 1) for i in idx), layout_id="pedar-99")
 
 
-def _mask(p: Path, head: str, side: str) -> list[int]:
+def _mask(p: Path, head: str, side: str) -> list[int] | None:
+    """Sensor numbers exported for ``side`` (None: the header has no mask definition)."""
     m = re.search(rf"^{side} insole:[ \t]*([0-9, \t]*)$", head, flags=re.M | re.I)
     if not m:
-        raise FormatError(f"{p}: no '{side} insole:' mask definition in the header")
+        return None
     nums = [int(x) for x in re.sub(r"\s", "", m.group(1)).split(",") if x]
     if any(not 1 <= n <= 99 for n in nums):
         raise FormatError(f"{p}: {side} insole mask lists sensors outside 1..99")
@@ -98,6 +99,13 @@ def read_pedar(path: str | Path) -> Recording:
     rows = [ln for ln in body.split("\n") if ln.strip()]
     if not rows:
         raise FormatError(f"{p}: no data rows; the export is cut or empty")
+    if left is None or right is None:  # no mask lines: the column line numbers the sensors, left then right
+        numbers = [int(x) for x in text[m.start(): m.end()].split("\t")[1:] if x.strip()]
+        half = len(numbers) // 2
+        if left is None and right is None and (len(numbers) % 2 or numbers[:half] != numbers[half:]):
+            raise FormatError(f"{p}: no mask definition and the columns are not two equal insoles")
+        left = numbers[:half] if left is None else left
+        right = numbers[len(left):] if right is None else right
     n_cols = 1 + len(left) + len(right)
     last_fields = len(rows[-1].rstrip("\t ").split("\t"))
     if last_fields < n_cols:
@@ -127,6 +135,8 @@ def read_pedar(path: str | Path) -> Recording:
     for side, nums in (("left", left), ("right", right)):
         vals = data[:, col: col + len(nums)] * factor
         col += len(nums)
+        if not nums:
+            continue  # this insole was not exported
         quality, gaps = gaps_from_time(t, timing["median_interval_s"], side)
         anns.append(gaps)
         feet[side] = FootSignals(

@@ -138,7 +138,7 @@ def read_tekscan(path: str | Path) -> Recording:
         inside, row_mm=_number_unit(p, "ROW_SPACING", hdr["ROW_SPACING"], _LEN_MM),
         col_mm=_number_unit(p, "COL_SPACING", hdr["COL_SPACING"], _LEN_MM), side=side, area_mm2=area,
         layout_id=f"tekscan-{hdr.get('SENSOR_TYPE', 'grid').lower()}-{n_rows}x{n_cols}",
-        mirror_col=hdr.get("MIRROR_COL", "0").strip() == "1",
+        mirror_col=hdr.get("MIRROR_COL", "0").strip() == "1", mirror_row=hdr.get("MIRROR_ROW", "0").strip() == "1",
     )
     quality, gaps = gaps_from_time(t, interval, side)
     foot = FootSignals(
