@@ -153,3 +153,17 @@ def test_one_foot_only_reads_as_a_single_foot(tmp_path):
     res = analyze(rec)
     assert res.summary["sides"] == ["left"] or tuple(res.summary["sides"]) == ("left",)
     assert "one foot only: symmetry is not available" in res.warnings
+
+
+def test_import_to_hdf5_keeps_aux_channels_gaps_and_vendor_events(tmp_path):
+    from gaitpf.io import write_recording
+
+    rec = read_moticon(LIVE)
+    out = tmp_path / "live.h5"
+    write_recording(out, rec)
+    back = read_recording(out)
+    for side in rec.sides:
+        assert back.feet[side].aux.keys() == rec.feet[side].aux.keys()
+        np.testing.assert_array_equal(back.feet[side].aux["vendor_cop_x_norm"], rec.feet[side].aux["vendor_cop_x_norm"])
+        np.testing.assert_array_equal(back.feet[side].times_s(), rec.feet[side].times_s())
+    assert sorted(back.annotations.description) == sorted(rec.annotations.description)
