@@ -167,3 +167,12 @@ def test_import_to_hdf5_keeps_aux_channels_gaps_and_vendor_events(tmp_path):
         np.testing.assert_array_equal(back.feet[side].aux["vendor_cop_x_norm"], rec.feet[side].aux["vendor_cop_x_norm"])
         np.testing.assert_array_equal(back.feet[side].times_s(), rec.feet[side].times_s())
     assert sorted(back.annotations.description) == sorted(rec.annotations.description)
+
+
+def test_aux_channels_must_have_one_value_per_sample():
+    from gaitpf.errors import SignalError
+    from gaitpf.model import FootSignals
+
+    with pytest.raises(SignalError, match="auxiliary channel 'accel_x_g'"):
+        FootSignals(side="left", values=np.zeros((5, 2)), unit="N", sampling_rate_hz=100.0,
+                    aux={"accel_x_g": np.zeros(4)})
