@@ -144,6 +144,10 @@ class FootSignals:
         Sensor positions/regions; required for centre-of-pressure and regional metrics.
     device : dict
         Free device/source info (model, serial, firmware, importer, original file...).
+    aux : dict of str -> ndarray (n_samples,), optional
+        Auxiliary per-sample channels a source delivers besides the sensors (IMU,
+        the vendor's own total force and centre of pressure), keyed by a name with its
+        unit (``"accel_x_g"``, ``"vendor_total_force_n"``). Not used by the analysis.
     """
 
     side: str
@@ -155,6 +159,7 @@ class FootSignals:
     quality: np.ndarray | None = None
     layout: SensorLayout | None = None
     device: dict[str, Any] = field(default_factory=dict)
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.side not in SIDES:
@@ -172,6 +177,9 @@ class FootSignals:
             arr = getattr(self, name)
             if arr is not None and len(arr) != n:
                 raise SignalError(f"{self.side} foot: {name} has {len(arr)} entries for {n} samples")
+        for name, arr in self.aux.items():
+            if np.shape(arr) != (n,):
+                raise SignalError(f"{self.side} foot: auxiliary channel {name!r} has shape {np.shape(arr)}, expected ({n},)")
         if self.layout is not None and self.layout.n_sensors != values.shape[1]:
             raise SignalError(
                 f"{self.side} foot: layout {self.layout.layout_id!r} has {self.layout.n_sensors} sensors "

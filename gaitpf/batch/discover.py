@@ -8,7 +8,9 @@ A recording is one of:
 * a PhysioNet gaitndd record (its ``.hea`` header; ``.let``/``.rit``/``.ts`` are its
   companions);
 * a PhysioNet gaitpdb walk (``*.txt`` whose first line has 19 tab-separated numbers);
-* a gaitpf CSV file (``*.csv`` / ``*.tsv`` starting with ``# key: value`` header lines).
+* a gaitpf CSV file (``*.csv`` / ``*.tsv`` starting with ``# key: value`` header lines);
+* a vendor export (Moticon, pedar, Tekscan, XSENSOR, stappone) recognised by its content
+  whatever its extension (:func:`gaitpf.io.sniff.sniff_vendor`).
 
 Hidden files and folders (``.cache``...) and the batch output folder are skipped. The
 order is deterministic (sorted relative POSIX paths), so every run and every executor
@@ -87,6 +89,12 @@ def _classify(path: Path) -> str | None:
         return "hdf5"
     if suffix == ".hea":
         return "gaitndd"
+    if suffix not in GAITNDD_COMPANIONS + (".ts",):
+        from ..io.sniff import sniff_vendor
+
+        vendor = sniff_vendor(path)
+        if vendor is not None:
+            return vendor
     if suffix == ".txt":
         from ..io.gaitpdb import looks_like_gaitpdb
 

@@ -28,6 +28,8 @@ def summary_line(path: Path, rec: Recording, fmt: str) -> str:
 @click.command("import")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="HDF5 file to write.")
+@click.option("--right", "right_path", type=click.Path(path_type=Path), default=None,
+              help="The right foot's file when INPUT holds the left foot only (e.g. Tekscan .asf).")
 @click.option("--subject", default=None,
               help="Pseudonymous subject id (default: the CSV's own subject_id line, else anon-XXXXXXXX from "
                    "the file's SHA-256; never the file name).")
@@ -35,16 +37,20 @@ def summary_line(path: Path, rec: Recording, fmt: str) -> str:
 @click.option("--trial", default=None, help="Trial label (default: from the input, else 1).")
 @click.option("--body-mass-kg", type=float, default=None, help="Body mass in kg (scales force thresholds).")
 def command(
-    input_path: Path, output: Path, subject: str | None, session: str | None, trial: str | None,
-    body_mass_kg: float | None,
+    input_path: Path, output: Path, right_path: Path | None, subject: str | None, session: str | None,
+    trial: str | None, body_mass_kg: float | None,
 ) -> None:
-    """Convert a gaitndd/gaitpdb/CSV (or gaitpf HDF5) file INPUT to a gaitpf HDF5 recording."""
+    """Convert INPUT (PhysioNet gaitndd/gaitpdb, CSV, a vendor export or gaitpf HDF5) to a gaitpf HDF5 recording."""
     from ..io import detect_format, read_recording, write_recording
 
     if body_mass_kg is not None and not (math.isfinite(body_mass_kg) and 0 < body_mass_kg < 500):
         raise InputError(f"--body-mass-kg {body_mass_kg}: give the body mass in kg, a number between 0 and 500")
     fmt = detect_format(input_path)
     rec = read_recording(input_path)
+    if right_path is not None:
+        from ..io.pairing import pair_recordings
+
+        rec = pair_recordings(rec, read_recording(right_path), input_path, right_path)
     changes = {
         k: v for k, v in (("subject_id", subject), ("session", session), ("trial", trial),
                           ("body_mass_kg", body_mass_kg)) if v is not None

@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("gaitpf.cli.cmd_report", "Write the clinician's HTML/PDF report for a subject."),
     "cohort": ("gaitpf.cli.cmd_cohort", "Tidy subjects x sessions x metrics table for a study."),
     "batch": ("gaitpf.cli.cmd_batch", "Re-analyze a whole archive in parallel, resumably."),
+    "export": ("gaitpf.cli.cmd_export", "Export a recording as tidy CSV/Parquet or C3D with gait events."),
 }
 
 

@@ -27,14 +27,26 @@ ACCEPTED_FORMATS = (
     "PhysioNet gaitndd (.hea/.let/.rit)",
     "PhysioNet gaitpdb walk (.txt, 19 tab-separated columns)",
     "gaitpf CSV (.csv, see docs/csv_format.md)",
+    "vendor exports recognised by content: Moticon OpenGo text, novel pedar ASCII, Tekscan F-Scan/I-Scan "
+    "ASCII, XSENSOR CSV, stappone CSV (see docs/formats/)",
 )
+
+#: vendor format name -> (module, reader function); chosen by content (:mod:`gaitpf.io.sniff`).
+VENDOR_READERS: dict[str, tuple[str, str]] = {
+    "moticon": ("gaitpf.io.vendor_moticon", "read_moticon"),
+    "pedar": ("gaitpf.io.vendor_pedar", "read_pedar"),
+    "tekscan": ("gaitpf.io.vendor_tekscan", "read_tekscan"),
+    "xsensor": ("gaitpf.io.vendor_xsensor", "read_xsensor"),
+    "stappone": ("gaitpf.io.vendor_stappone", "read_stappone"),
+}
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
-    """Name the format of ``path``: ``"hdf5"``, ``"gaitndd"``, ``"gaitpdb"`` or ``"csv"``.
+    """Name the format of ``path``: ``"hdf5"``, ``"gaitndd"``, ``"gaitpdb"``, ``"csv"`` or a vendor.
 
-    HDF5 is recognised by content (signature), the others by extension plus, for
-    gaitpdb, a look at the first line.
+    HDF5 and the vendor exports (:data:`VENDOR_READERS`) are recognised by content,
+    whatever their extension; the others by extension plus, for gaitpdb, a look at the
+    first line.
 
     Raises
     ------
@@ -56,6 +68,11 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         raise InputError(f"{p}: is a directory; give a recording file ({'; '.join(ACCEPTED_FORMATS)})")
     if is_hdf5(p):
         return "hdf5"
+    from .sniff import sniff_vendor
+
+    vendor = sniff_vendor(p)
+    if vendor is not None:
+        return vendor
     if suffix in (".hea", ".let", ".rit"):
         return "gaitndd"
     if suffix == ".txt" and looks_like_gaitpdb(p):
@@ -90,6 +107,11 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
         from .gaitpdb import read_gaitpdb
 
         return read_gaitpdb(path)
+    if fmt in VENDOR_READERS:
+        import importlib
+
+        module, func = VENDOR_READERS[fmt]
+        return getattr(importlib.import_module(module), func)(path)
     from .csvfmt import read_csv_recording
 
     return read_csv_recording(path)

@@ -255,6 +255,7 @@ def read_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Recording:
                     quality=np.asarray(g["quality"][:n], dtype="uint8"),
                     layout=read_layout(g, side, p, values.shape[1]),
                     device=from_json(g.attrs.get("device", "{}"), what=f"{p}: /{side} attribute 'device'"),
+                    aux={k: np.asarray(g["aux"][k][:n], dtype="float64") for k in g["aux"]} if "aux" in g else {},
                 )
             except SignalError as exc:
                 raise SchemaError(f"{p}: /{side}: {exc}") from exc

@@ -368,3 +368,18 @@ def write_hdf5(path: str | os.PathLike[str], rec: Recording, *, compression: str
                     quality=foot.quality,
                 )
             w.add_annotations(rec.annotations)
+        if any(f.aux for f in rec.feet.values()):
+            _write_aux(tmp, rec, compression)
+
+
+def _write_aux(path: Any, rec: Recording, compression: str | None) -> None:
+    """Auxiliary per-sample channels (``FootSignals.aux``) as ``/<side>/aux/<name>`` float64 datasets."""
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        for side, foot in rec.feet.items():
+            if not foot.aux:
+                continue
+            g = f[side].create_group("aux")
+            for name, arr in foot.aux.items():
+                g.create_dataset(name, data=np.asarray(arr, dtype="float64"), compression=compression)
