@@ -15,7 +15,6 @@ Method
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pandas as pd
 
 from ..errors import FormatError
 from ..model import QUALITY_GAP_BEFORE, empty_annotations
+from .provenance import content_sha256, pseudonym
 
 __all__ = [
     "KPA_PER_UNIT", "to_kpa", "timing_report", "gaps_from_time", "provenance",
@@ -153,5 +153,5 @@ def provenance(path: Path) -> dict[str, str]:
     traces a recording back to its file without naming it; the subject id is ``anon-``
     plus the first 8 hex digits of that hash (never derived from a name).
     """
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return {"path": str(path), "sha256": digest, "subject_id": "anon-" + digest[:8]}
+    digest = content_sha256(path)
+    return {"path": str(path), "sha256": digest, "subject_id": pseudonym(digest)}
