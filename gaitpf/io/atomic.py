@@ -2,10 +2,14 @@
 
 Every gaitpf output (HDF5 recordings, reports, tables) is written through
 :func:`atomic_path`: the writer fills a temporary file in the destination's own
-directory, and only when it finished without error is that file renamed over the
-destination with :func:`os.replace` (atomic on POSIX within one file system). A crash,
-a full disk or an exception leaves the destination untouched and no temporary file
-behind.
+directory, and only when it finished without error is that file flushed to the disk
+(``fsync``), renamed over the destination with :func:`os.replace` (atomic on POSIX within
+one file system) and the directory entry flushed too (``fsync`` of the directory), so that
+even a power loss leaves either the old or the new file. A crash, a full disk or an
+exception leaves the destination untouched and no temporary file behind; only a process
+killed outright (SIGKILL) can leave its temporary file (a hidden ``.NAME.*.tmp``), which
+does no harm; writers that rewrite a file in place (``gaitpf repair``) give their temporary
+files a ``prefix`` of their own and remove stale ones under their lock.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from typing import Iterator
 
 from ..errors import OutputError
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "fsync_path", "fsync_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,33 @@ def _umask() -> int:
     return mask
 
 
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a (closed) file's data and metadata to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(directory: str | os.PathLike[str]) -> None:
+    """Flush a directory's entries (a rename into it) to the disk; best effort (some file
+    systems refuse ``fsync`` on a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None, prefix: str | None = None,
+                durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it into place on success.
 
     Parameters
@@ -51,6 +80,10 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> I
     suffix : str, optional
         Suffix of the temporary file (defaults to the destination's suffix, so that
         libraries choosing a format by extension keep working).
+    prefix : str, optional
+        Prefix of the temporary file's name (default ``.NAME.``).
+    durable : bool
+        ``fsync`` the finished file before the rename and the directory after it.
 
     Yields
     ------
@@ -70,7 +103,8 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> I
         raise OutputError(f"{dest}: is a directory; give a file name for the output")
     try:
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{dest.name}.", suffix=(suffix if suffix is not None else dest.suffix) + ".tmp",
+            prefix=prefix if prefix is not None else f".{dest.name}.",
+            suffix=(suffix if suffix is not None else dest.suffix) + ".tmp",
             dir=directory,
         )
     except OSError as exc:
@@ -84,7 +118,11 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> I
     try:
         yield tmp
         try:
+            if durable:
+                fsync_path(tmp)
             os.replace(tmp, dest)
+            if durable:
+                fsync_dir(directory)
         except OSError as exc:
             raise OutputError(f"{dest}: cannot move the finished file into place: {_describe_os_error(exc)}") from exc
         log.debug("wrote %s", dest)
