@@ -26,6 +26,7 @@ same whole-recording refit (:func:`~gaitpf.recording.recorder_writer.realign_clo
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -33,7 +34,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -400,6 +401,64 @@ def repair(path: str | os.PathLike[str], *, force: bool = False) -> RepairReport
         return report
 
 
+def _fail_fast_fapl() -> Any:
+    """A file-access property list whose SWMR reads try each metadata block once.
+
+    A SWMR reader retries a metadata read whose checksum fails (by default 100 times,
+    with growing sleeps: a concurrent writer may be half-way through an update). The file
+    being repaired has no writer (this repair holds its lock), so a failing checksum means
+    damage: one attempt turns what would be a hang on a damaged file into an error.
+    h5py does not wrap ``H5Pset_metadata_read_attempts``; it is called in the HDF5 library
+    h5py loaded. None when that library cannot be found (then the reader's defaults apply).
+    """
+    import ctypes
+    import glob
+
+    import h5py
+
+    libs = sorted(p for p in glob.glob(os.path.join(os.path.dirname(h5py.__file__), os.pardir, "h5py.libs",
+                                                    "libhdf5-*.so*")) if "_hl" not in os.path.basename(p))
+    if not libs:
+        return None
+    try:
+        lib = ctypes.CDLL(libs[0])
+        fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+        if lib.H5Pset_metadata_read_attempts(ctypes.c_int64(fapl.id), ctypes.c_uint(1)) < 0:
+            return None
+        return fapl
+    except (OSError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def _open_source(src: Path, p: Path) -> Iterator[tuple[Any, bool]]:
+    """Open the file to repair read-only: ``(h5py.File, opened_in_swmr_mode)``.
+
+    A normal open first; a file a killed SWMR writer left "open for write" is opened in
+    SWMR read mode with one metadata read attempt (:func:`_fail_fast_fapl`). Anything else
+    goes through the reader (:func:`gaitpf.io.hdf5.open_hdf5`) for its error message.
+    """
+    import h5py
+
+    from ..io.hdf5 import _OPEN_FOR_WRITE, open_hdf5
+
+    try:
+        f, swmr = h5py.File(src, "r"), False
+    except OSError as exc:
+        fapl = _fail_fast_fapl() if any(m in str(exc) for m in _OPEN_FOR_WRITE) else None
+        if fapl is None:
+            with open_hdf5(src) as pair:
+                yield pair
+            return
+        fid = h5py.h5f.open(os.fsencode(src), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ, fapl=fapl)
+        f, swmr = h5py.File(fid), True
+        log.info("%s: left open by a recorder that did not close it; reading it in SWMR mode", p)
+    try:
+        yield f, swmr
+    finally:
+        f.close()
+
+
 def _is_space_error(exc: OSError) -> bool:
     text = str(exc)
     return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or "No space left" in text \
@@ -411,15 +470,12 @@ def _repair_from(p: Path, src: Path, *, force: bool, eof: int | None) -> RepairR
     import h5py
 
     from ..io.atomic import atomic_path
-    from ..io.hdf5 import open_hdf5
     from ..io.hdf5_schema import LIBVER
     from .recorder_writer import describe_os_error
 
     unchanged = "the original is unchanged"
     try:
-        # the padded copy is this repair's own file: read it in SWMR mode at once (a crashed
-        # recorder's file needs it) rather than retry with the reader's warning about it
-        with open_hdf5(src, swmr=src != p) as (f, used_swmr):
+        with _open_source(src, p) as (f, used_swmr):
             _validate(f, p)
             clean = bool(int(np.asarray(f.attrs.get("closed_cleanly", 0)).item())) and eof is None
             already = bool(int(np.asarray(f.attrs.get("repaired", 0)).item()))
