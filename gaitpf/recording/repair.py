@@ -26,20 +26,27 @@ same whole-recording refit (:func:`~gaitpf.recording.recorder_writer.realign_clo
 """
 from __future__ import annotations
 
-import contextlib
-import errno
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from ..errors import FormatError, GaitpfError, InputError, OutputError, SchemaError
 from ..model import SIDES
+from .repair_source import (
+    checkpoint,
+    is_space_error,
+    open_source,
+    padded_copy,
+    remove_stale_temps,
+    rows_on_disk,
+    tmp_prefix,
+    truncation,
+)
 
 __all__ = ["repair", "RepairReport"]
 
@@ -96,108 +103,6 @@ class RepairReport:
                 + (f"; dropped {trimmed} half-written rows" if trimmed else "")
                 + (f"; clock refitted ({', '.join(self.clock_refit)})" if self.clock_refit else "")
                 + (f"; the file was {self.missing_bytes} bytes short (failed write)" if self.missing_bytes else ""))
-
-
-_TRUNCATED = re.compile(r"truncated file: eof = (\d+).*?stored_eof = (\d+)")
-
-#: Name of the temporary files of a repair: ``.NAME.repair-XXXX.tmp`` (and ``...pad.tmp``).
-_TMP_TAG = ".repair-"
-
-
-def _tmp_prefix(p: Path) -> str:
-    return f".{p.name}{_TMP_TAG}"
-
-
-def _remove_stale_temps(p: Path) -> list[str]:
-    """Remove what a killed repair of ``p`` left (called under the lock, so no repair of
-    ``p`` is running); returns the removed names."""
-    directory = p.parent if str(p.parent) else Path(".")
-    prefix, removed = _tmp_prefix(p), []
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    for name in names:
-        if name.startswith(prefix) and name.endswith(".tmp"):
-            try:
-                os.unlink(directory / name)
-                removed.append(name)
-            except OSError as exc:
-                log.warning("%s: could not remove %s left by an earlier repair: %s", p, name, exc)
-    if removed:
-        log.info("%s: removed %s left by a repair that did not finish", p, ", ".join(removed))
-    return removed
-
-
-def _checkpoint(name: str) -> None:
-    """Test hook: ``GAITPF_REPAIR_KILL_AT=NAME`` kills this process (SIGKILL) at that step,
-    so that the tests can check what a repair killed at each moment leaves behind."""
-    if os.environ.get("GAITPF_REPAIR_KILL_AT") == name:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _truncation(p: Path) -> tuple[int, int] | None:
-    """``(bytes in the file, bytes its superblock records)`` if the file was cut short.
-
-    HDF5 refuses to open a file whose end lies before the ``stored_eof`` of its superblock
-    (a write failed on a full disk, or the file was copied incompletely). A normal open
-    reports it (a SWMR open may not, or may hang).
-    """
-    import h5py
-
-    try:
-        h5py.File(p, "r").close()
-        return None
-    except OSError as exc:
-        m = _TRUNCATED.search(str(exc))
-        if not m:
-            return None
-        eof, stored = int(m.group(1)), int(m.group(2))
-    return (eof, stored) if stored > eof else None
-
-
-def _padded_copy(p: Path, eof: int, stored: int) -> Path:
-    """A copy of the truncated file ``p``, extended (sparse zeros) to its recorded size, so
-    that HDF5 opens it; ``p`` itself is only read. Rows stored in the missing part are
-    left out by :func:`_rows_on_disk`, never read as zeros."""
-    import shutil
-    import tempfile
-
-    from ..io.atomic import _describe_os_error
-
-    if stored - eof > 1 << 30:
-        raise FormatError(f"{p}: the file ends at {eof} bytes but says it holds {stored}; too much is missing "
-                          "to repair it; the file is unchanged")
-    directory = p.parent if str(p.parent) else Path(".")
-    try:
-        fd, name = tempfile.mkstemp(prefix=_tmp_prefix(p), suffix=".pad.tmp", dir=directory)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"{p}: cannot repair here: {_describe_os_error(exc)}; the file is unchanged") from exc
-    tmp = Path(name)
-    try:
-        shutil.copyfile(p, tmp)
-        os.truncate(tmp, stored)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{p}: cannot copy the truncated file to repair it: {_describe_os_error(exc)}; "
-                          "the file is unchanged") from exc
-    return tmp
-
-
-def _rows_on_disk(ds: Any, eof: int | None) -> int:
-    """Rows of a chunked dataset stored before byte ``eof`` (all if ``eof`` is None)."""
-    n = int(ds.shape[0]) if ds.ndim else 0
-    if eof is None or ds.chunks is None or n == 0:
-        return n
-    dsid = ds.id
-    for i in range(dsid.get_num_chunks()):
-        info = dsid.get_chunk_info(i)
-        if info.byte_offset is None or info.byte_offset + info.size > eof:
-            n = min(n, int(info.chunk_offset[0]))
-    return n
 
 
 def _copy_attrs(src: Any, dst: Any) -> None:
@@ -318,7 +223,7 @@ def _plan(f: Any, p: Path, eof: int | None, report: RepairReport) -> dict[str, i
             continue
         g = f[side]
         names = [d for d in FOOT_DATASETS if d in g]
-        on_disk = min(_rows_on_disk(g[d], eof) for d in names)
+        on_disk = min(rows_on_disk(g[d], eof) for d in names)
         n = _valid_length(g, min(_common_length(g, names), on_disk))
         lengths[g.name] = n
         report.trimmed_rows[side] = max(int(g[d].shape[0]) for d in names) - n
@@ -329,7 +234,7 @@ def _plan(f: Any, p: Path, eof: int | None, report: RepairReport) -> dict[str, i
     if "annotations" in f:
         a = f["annotations"]
         names = [d for d in ANNOTATION_DATASETS if d in a]
-        n_ann = min([_common_length(a, names)] + [_rows_on_disk(a[d], eof) for d in names])
+        n_ann = min([_common_length(a, names)] + [rows_on_disk(a[d], eof) for d in names])
         if n_ann and "kind" in a:  # unwritten rows read as empty strings
             kinds = a["kind"][:n_ann]
             empty = np.flatnonzero(np.array([len(k) == 0 for k in kinds]))
@@ -384,85 +289,21 @@ def repair(path: str | os.PathLike[str], *, force: bool = False) -> RepairReport
     if p.is_dir():
         raise InputError(f"{p}: is a directory, expected a recording file")
     with RecordingLock(p, what="gaitpf repair", error=InputError):
-        _checkpoint("locked")
-        _remove_stale_temps(p)
-        cut = _truncation(p)
+        checkpoint("locked")
+        remove_stale_temps(p)
+        cut = truncation(p)
         if cut is None:
             return _repair_from(p, p, force=force, eof=None)
         log.warning("%s: the file ends at %d bytes but HDF5 expects %d (a write failed, disk full?); recovering "
                     "the rows stored before its end", p, *cut)
-        src = _padded_copy(p, *cut)
+        src = padded_copy(p, *cut)
         try:
-            _checkpoint("padded")
+            checkpoint("padded")
             report = _repair_from(p, src, force=True, eof=cut[0])
         finally:
             src.unlink(missing_ok=True)
         report.missing_bytes = cut[1] - cut[0]
         return report
-
-
-def _fail_fast_fapl() -> Any:
-    """A file-access property list whose SWMR reads try each metadata block once.
-
-    A SWMR reader retries a metadata read whose checksum fails (by default 100 times,
-    with growing sleeps: a concurrent writer may be half-way through an update). The file
-    being repaired has no writer (this repair holds its lock), so a failing checksum means
-    damage: one attempt turns what would be a hang on a damaged file into an error.
-    h5py does not wrap ``H5Pset_metadata_read_attempts``; it is called in the HDF5 library
-    h5py loaded. None when that library cannot be found (then the reader's defaults apply).
-    """
-    import ctypes
-    import glob
-
-    import h5py
-
-    libs = sorted(p for p in glob.glob(os.path.join(os.path.dirname(h5py.__file__), os.pardir, "h5py.libs",
-                                                    "libhdf5-*.so*")) if "_hl" not in os.path.basename(p))
-    if not libs:
-        return None
-    try:
-        lib = ctypes.CDLL(libs[0])
-        fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
-        if lib.H5Pset_metadata_read_attempts(ctypes.c_int64(fapl.id), ctypes.c_uint(1)) < 0:
-            return None
-        return fapl
-    except (OSError, AttributeError):
-        return None
-
-
-@contextlib.contextmanager
-def _open_source(src: Path, p: Path) -> Iterator[tuple[Any, bool]]:
-    """Open the file to repair read-only: ``(h5py.File, opened_in_swmr_mode)``.
-
-    A normal open first; a file a killed SWMR writer left "open for write" is opened in
-    SWMR read mode with one metadata read attempt (:func:`_fail_fast_fapl`). Anything else
-    goes through the reader (:func:`gaitpf.io.hdf5.open_hdf5`) for its error message.
-    """
-    import h5py
-
-    from ..io.hdf5 import _OPEN_FOR_WRITE, open_hdf5
-
-    try:
-        f, swmr = h5py.File(src, "r"), False
-    except OSError as exc:
-        fapl = _fail_fast_fapl() if any(m in str(exc) for m in _OPEN_FOR_WRITE) else None
-        if fapl is None:
-            with open_hdf5(src) as pair:
-                yield pair
-            return
-        fid = h5py.h5f.open(os.fsencode(src), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ, fapl=fapl)
-        f, swmr = h5py.File(fid), True
-        log.info("%s: left open by a recorder that did not close it; reading it in SWMR mode", p)
-    try:
-        yield f, swmr
-    finally:
-        f.close()
-
-
-def _is_space_error(exc: OSError) -> bool:
-    text = str(exc)
-    return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) or "No space left" in text \
-        or "File too large" in text or "Disk quota" in text
 
 
 def _repair_from(p: Path, src: Path, *, force: bool, eof: int | None) -> RepairReport:
@@ -475,7 +316,7 @@ def _repair_from(p: Path, src: Path, *, force: bool, eof: int | None) -> RepairR
 
     unchanged = "the original is unchanged"
     try:
-        with _open_source(src, p) as (f, used_swmr):
+        with open_source(src, p) as (f, used_swmr):
             _validate(f, p)
             clean = bool(int(np.asarray(f.attrs.get("closed_cleanly", 0)).item())) and eof is None
             already = bool(int(np.asarray(f.attrs.get("repaired", 0)).item()))
@@ -483,21 +324,21 @@ def _repair_from(p: Path, src: Path, *, force: bool, eof: int | None) -> RepairR
             if (clean or already) and not used_swmr and not force:
                 return report
             lengths = _plan(f, p, eof, report)
-            with atomic_path(p, prefix=_tmp_prefix(p)) as tmp:
+            with atomic_path(p, prefix=tmp_prefix(p)) as tmp:
                 try:
                     with h5py.File(tmp, "w", libver=LIBVER) as out:
                         _copy_group(f, out, lengths)
-                        _checkpoint("copied")
+                        checkpoint("copied")
                         report.clock_refit = _refit_clocks(out, p)
                         out.attrs["closed_cleanly"] = np.int8(1 if clean else 0)
                         out.attrs["repaired"] = np.int8(1)
                 except OSError as exc:
-                    if _is_space_error(exc):
+                    if is_space_error(exc):
                         raise OutputError(f"{p}: cannot write the repaired copy: {describe_os_error(exc)}; "
                                           f"{unchanged}") from exc
                     raise FormatError(f"{p}: the recording is damaged and cannot be repaired ({exc}); "
                                       f"{unchanged}") from exc
-                _checkpoint("written")
+                checkpoint("written")
                 # ``f`` is still open on the original (read-only); a POSIX rename is fine.
     except GaitpfError as exc:
         msg = str(exc).replace(str(src), str(p))   # name the user's file, not the padded copy
@@ -507,7 +348,7 @@ def _repair_from(p: Path, src: Path, *, force: bool, eof: int | None) -> RepairR
     except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
         raise FormatError(f"{p}: the recording is damaged and cannot be repaired ({type(exc).__name__}: "
                           f"{exc}); {unchanged}") from exc
-    _checkpoint("replaced")
+    checkpoint("replaced")
     report.repaired = True
     log.info("%s", report.summary())
     return report
