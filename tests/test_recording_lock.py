@@ -79,7 +79,7 @@ def test_second_recorder_and_repair_are_refused_while_recording_and_never_touch_
     assert again.stderr.count("\n") == 1 and _digest(out) == before
 
 
-def test_recorder_waits_for_no_one_and_leaves_a_locked_file_alone(tmp_path):
+def test_the_lock_decides_when_two_recorders_pass_the_early_check_together(tmp_path):
     """Two recorders starting together both pass the early check; the lock decides (taken here by hand)."""
     import asyncio
 
