@@ -16,6 +16,11 @@ status refresh, stopping, error reporting); the status and result records
 (:class:`RecorderStatus`, :class:`RecordingResult`) live in :mod:`.recorder_status` and
 are re-exported here.
 
+One writer per recording: :meth:`Recorder.run` takes the file's lock
+(:mod:`gaitpf.io.filelock`) before it creates the file and holds it until the file is
+closed; a file another process holds, or an existing one (unless ``overwrite``), is
+refused before the source starts and left untouched.
+
 Stopping: :meth:`Recorder.request_stop` (Ctrl-C/SIGTERM handlers call it), the duration
 limit, the source ending, or a write error. A write error (disk full, file removed...)
 stops acquisition at once, leaves what was flushed readable, and :meth:`Recorder.run`
