@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -39,8 +40,8 @@ def _frames(path) -> int:
 def test_second_recorder_and_repair_are_refused_while_recording_and_never_touch_the_file(tmp_path):
     out = tmp_path / "walk.h5"
     first = subprocess.Popen([sys.executable, "-m", "gaitpf.cli.main", "record", "--simulate", "-o", str(out),
-                              "--subject", "FIRST", "--session", "1", "--duration", "16", "--speed", "2",
-                              "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              "--subject", "FIRST", "--session", "1", "--quiet"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)   # until stopped
     try:
         deadline = time.monotonic() + 120
         while _frames(out) < 100:                      # recording: frames reach the file
@@ -59,14 +60,18 @@ def test_second_recorder_and_repair_are_refused_while_recording_and_never_touch_
         assert rep.returncode == 2 and rep.stdout == ""
         assert rep.stderr.count("\n") == 1 and "in use by gaitpf record" in rep.stderr, rep.stderr
         assert first.poll() is None                    # the first recorder is still recording
+        seen = _frames(out)
+        time.sleep(0.5)
+        first.send_signal(signal.SIGTERM)
         stdout, stderr = first.communicate(timeout=120)
     finally:
         if first.poll() is None:
             first.kill()
-    assert first.returncode == 0, stderr
+    assert first.returncode == 0 and "(interrupted)" in stdout, stderr
     info = file_info(out)                              # the first recording, whole and untouched
     assert info["subject_id"] == "FIRST" and info["closed_cleanly"] is True and info["opened_swmr"] is False
-    assert info["feet"]["left"]["duration_s"] > 12.0
+    assert info["feet"]["left"]["frames"] >= seen
+    assert f"left {info['feet']['left']['frames']} frames" in stdout   # all it recorded is in the file
     with h5py.File(out, "r") as f:
         assert "repaired" not in f.attrs or int(f.attrs["repaired"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["walk.h5"]     # no lock file, no temp file left
