@@ -32,15 +32,31 @@ def render(info: dict[str, Any]) -> str:
     header = ("side", "frames", "sensors", "unit", "rate_hz", "duration_s", "lost", "gaps", "gap_s", "clock_ms",
               "layout")
     rows = [header]
+    inconsistent = []
     for side, f in info["feet"].items():
+        ok = f.get("time_consistent", True)
+        if not ok:
+            inconsistent.append(side)
         rows.append((
             side, str(f["frames"]), str(f["sensors"]), f["unit"], f"{f['sampling_rate_hz']:g}",
-            f"{f['duration_s']:.2f}", _fmt(f["n_lost_frames"]), str(f["gaps"]["count"]),
+            _duration(f["duration_s"]) + ("" if ok else "*"), _fmt(f["n_lost_frames"]), str(f["gaps"]["count"]),
             f"{f['gaps']['total_s']:.2f}", _fmt(f["clock_residual_ms"], ".2f"), _fmt(f["layout_id"], none="-"),
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    if inconsistent:
+        lines.append(f"* {' and '.join(inconsistent)}: rows at the end hold no frame (a write failed); the "
+                     "duration counts the real frames only; `gaitpf repair` keeps just those")
     return "\n".join(lines)
+
+
+def _duration(value: Any) -> str:
+    """Duration cell, s: never negative (an impossible value shows as n/a)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return f"{v:.2f}" if v >= 0 and v == v and v != float("inf") else "n/a"
 
 
 @click.command("info")

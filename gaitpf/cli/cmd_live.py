@@ -31,7 +31,9 @@ __all__ = ["command"]
 @click.option("--left", help="BLE address of the left insole (record and show).")
 @click.option("--right", help="BLE address of the right insole.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Recording file (record modes; --simulate defaults to a file in the temp directory).")
+              help="Recording file (record modes; --simulate defaults to a file in the temp directory). An existing "
+                   "file is left alone (see --overwrite); one another recorder is writing is refused.")
+@click.option("--overwrite", is_flag=True, help="Record modes: replace -o FILE if it already exists.")
 @click.option("--attach", type=click.Path(path_type=Path), default=None,
               help="Follow a recording another `gaitpf record` process is writing.")
 @click.option("--replay", type=click.Path(path_type=Path), default=None, help="Replay a finished recording.")
@@ -57,7 +59,8 @@ __all__ = ["command"]
 @click.option("--stats", "stats_path", type=click.Path(path_type=Path), default=None,
               help="Write frames drawn per second and notification-to-screen latency (JSON).")
 @click.option("--seed", type=int, default=0, show_default=True, help="--simulate: random seed.")
-def command(simulate: bool, left: str | None, right: str | None, output: Path | None, attach: Path | None,
+def command(simulate: bool, left: str | None, right: str | None, output: Path | None, overwrite: bool,
+            attach: Path | None,
             replay: Path | None, speed: float, subject_id: str | None, session: str, trial: str,
             body_mass_kg: float | None, n_sensors: int, duration_s: float | None, flush_interval_s: float,
             stall_s: float, screenshot: Path | None, after_s: float, stats_path: Path | None, seed: int) -> None:
@@ -111,7 +114,7 @@ def command(simulate: bool, left: str | None, right: str | None, output: Path | 
         feeder = sources.open_record(output=output, left=left, right=right, simulate=simulate,
                                      subject_id=subject_id, session=session, trial=trial,
                                      body_mass_kg=body_mass_kg, flush_interval_s=flush_interval_s, speed=speed,
-                                     gait=gait, seed=seed, duration_s=duration_s)
+                                     gait=gait, seed=seed, duration_s=duration_s, overwrite=overwrite)
         title = f"gaitpf live — recording {output.name}" + (" (simulated insoles)" if simulate else "")
 
     from ..live.app import run_live

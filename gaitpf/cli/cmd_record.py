@@ -15,6 +15,11 @@ The file grows while recording (SWMR: ``gaitpf live --attach`` or any ``h5py`` r
 ``swmr=True`` can follow it) and is flushed at least every ``--flush-interval`` seconds;
 after a crash ``gaitpf repair`` makes it a normal file. Ctrl-C or SIGTERM stop recording
 and close the file cleanly.
+
+One writer per file: the recorder holds an exclusive lock on ``OUTPUT.lock`` (see
+:mod:`gaitpf.io.filelock`) for the whole recording, so a second ``gaitpf record`` (or
+``gaitpf live`` recording, or ``gaitpf repair``) on the same file is refused with one line
+and never touches it. An existing OUTPUT is never replaced unless ``--overwrite``.
 """
 from __future__ import annotations
 
@@ -82,12 +87,17 @@ async def run_record(*, left: str | None, right: str | None, output: Path, subje
                      body_mass_kg: float | None, flush_interval_s: float, simulate: bool, speed: float,
                      gait: Any = None, seed: int = 0, sim_drops: list[tuple[str, float, float]] | None = None,
                      status: Callable[[Any], None] | None = None, scan_timeout_s: float = 10.0,
-                     min_free_bytes: int | None = None) -> Any:
-    """Record (real or virtual insoles) to ``output``; returns the :class:`RecordingResult`."""
+                     min_free_bytes: int | None = None, overwrite: bool = False) -> Any:
+    """Record (real or virtual insoles) to ``output``; returns the :class:`RecordingResult`.
+
+    ``output`` must not hold anything unless ``overwrite`` (checked before any insole is
+    touched, and again under the recording lock); a file another process is recording to
+    (or repairing) is refused either way.
+    """
     from ..acquisition.ble import BleInsoleSource
     from ..recording.recorder import Recorder, check_writable
 
-    check_writable(output)           # before any insole is touched
+    check_writable(output, overwrite=overwrite)           # before any insole is touched
     loop = asyncio.get_running_loop()
     state: dict[str, Any] = {"recorder": None, "stop": False}
     main_task = asyncio.current_task()
@@ -126,6 +136,7 @@ async def run_record(*, left: str | None, right: str | None, output: Path, subje
                                 flush_interval_s=flush_interval_s,
                                 duration_s=None if duration_s is None else duration_s / speed,
                                 status_callback=status, body_mass_kg=body_mass_kg, source_info=info,
+                                overwrite=overwrite,
                                 **({} if min_free_bytes is None else {"min_free_bytes": min_free_bytes}))
             state["recorder"] = recorder
             extra = []
@@ -166,7 +177,10 @@ def _parse_drop(value: str) -> tuple[str, float, float]:
 @click.option("--left", help="BLE address of the left insole (see `gaitpf scan`).")
 @click.option("--right", help="BLE address of the right insole.")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
-              help="HDF5 file to record to (it grows while recording; replaced if it exists).")
+              help="HDF5 file to record to (it grows while recording). An existing file is left alone "
+                   "(see --overwrite); one that another recorder or `gaitpf repair` is using is refused.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace OUTPUT if it already exists (never while another process is using it).")
 @click.option("--subject", "subject_id", required=True, help="Pseudonymous subject id (never a name).")
 @click.option("--session", required=True, help="Session label (e.g. 1, baseline).")
 @click.option("--trial", default="1", show_default=True, help="Trial label.")
@@ -198,7 +212,7 @@ def _parse_drop(value: str) -> tuple[str, float, float]:
               help="Stop cleanly when less than this much disk space is left, MiB (default 16; 0 = off).")
 @click.option("--sim-drop", "sim_drops", multiple=True, hidden=True,
               help="--simulate test hook: SIDE:AFTER_S:FOR_S drops that link after AFTER_S s of streaming.")
-def command(left: str | None, right: str | None, output: Path, subject_id: str, session: str, trial: str,
+def command(left: str | None, right: str | None, output: Path, overwrite: bool, subject_id: str, session: str, trial: str,
             duration_s: float | None, allow: tuple[str, ...], rate_hz: int | None, body_mass_kg: float | None,
             flush_interval_s: float, scan_timeout_s: float, quiet: bool, simulate: bool, speed: float,
             cadence_spm: float, asymmetry_pct: float, affected_side: str | None, n_sensors: int, seed: int,
@@ -228,7 +242,7 @@ def command(left: str | None, right: str | None, output: Path, subject_id: str, 
                 duration_s=duration_s, allow=allow, rate_hz=rate_hz, body_mass_kg=body_mass_kg,
                 flush_interval_s=flush_interval_s, simulate=simulate, speed=speed, gait=gait, seed=seed,
                 sim_drops=drops, status=printer, scan_timeout_s=scan_timeout_s,
-                min_free_bytes=None if min_free_mb is None else int(min_free_mb * 2**20)))
+                min_free_bytes=None if min_free_mb is None else int(min_free_mb * 2**20), overwrite=overwrite))
     except OutputError as exc:
         if getattr(exc, "file_unclosable", False):
             # HDF5 could not close the file after a failed write (disk full) and would crash

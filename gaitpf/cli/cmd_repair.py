@@ -4,6 +4,12 @@ Everything the recorder had flushed before it died is copied (through the SWMR r
 path) into a fresh file with the same schema, which atomically replaces FILE. The file
 then says ``closed_cleanly: NO`` (the recording did not end normally) and carries
 ``repaired = 1``; its time base gets the offline clock refit of a clean stop. A cleanly closed file is left alone (``--force`` rewrites it anyway).
+
+A file that a recorder (or another repair) is using is refused with one line, exit 2,
+and not touched. The repaired copy is written next to FILE and swapped in atomically, so
+a repair killed at any moment leaves FILE intact (see :mod:`gaitpf.recording.repair`);
+what it leaves behind is removed by the next run. Which rows are frames is decided by the
+device counters, never by host time. A truncated FILE is only read, never extended.
 """
 from __future__ import annotations
 

@@ -2,14 +2,16 @@
 
 Every gaitpf output (HDF5 recordings, reports, tables) is written through
 :func:`atomic_path`: the writer fills a temporary file in the destination's own
-directory, and only when it finished without error is that file renamed over the
-destination with :func:`os.replace` (atomic on POSIX within one file system). A crash,
-a full disk or an exception leaves the destination untouched and no temporary file
-behind.
-
-Only a SIGKILL (or a power cut) can leave the temporary file ``.<name>.<pid>-<random><suffix>.tmp``
-behind; the next atomic write of the same destination removes those whose writer process
-``<pid>`` no longer exists (:func:`sweep_stale_temporaries`).
+directory, and only when it finished without error is that file flushed to the disk
+(``fsync``), renamed over the destination with :func:`os.replace` (atomic on POSIX within
+one file system) and the directory entry flushed too (``fsync`` of the directory), so that
+even a power loss leaves either the old or the new file. A crash, a full disk or an
+exception leaves the destination untouched and no temporary file behind; only a process
+killed outright (SIGKILL) can leave its temporary file ``.<name>.<pid>-<random><suffix>.tmp``;
+the next atomic write of the same destination removes those whose writer process ``<pid>``
+no longer exists (:func:`sweep_stale_temporaries`). Writers that rewrite a file in place
+(``gaitpf repair``) give their temporary files a ``prefix`` of their own and remove stale
+ones under their lock.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Iterator
 
 from ..errors import OutputError
 
-__all__ = ["atomic_path", "sweep_stale_temporaries"]
+__all__ = ["atomic_path", "sweep_stale_temporaries", "fsync_path", "fsync_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +88,33 @@ def sweep_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a (closed) file's data and metadata to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(directory: str | os.PathLike[str]) -> None:
+    """Flush a directory's entries (a rename into it) to the disk; best effort (some file
+    systems refuse ``fsync`` on a directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None, prefix: str | None = None,
+                durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it into place on success.
 
     Parameters
@@ -97,6 +124,10 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> I
     suffix : str, optional
         Suffix of the temporary file (defaults to the destination's suffix, so that
         libraries choosing a format by extension keep working).
+    prefix : str, optional
+        Prefix of the temporary file's name (default ``.NAME.``).
+    durable : bool
+        ``fsync`` the finished file before the rename and the directory after it.
 
     Yields
     ------
@@ -117,7 +148,8 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> I
     sweep_stale_temporaries(dest)
     try:
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{dest.name}.{os.getpid()}-", suffix=(suffix if suffix is not None else dest.suffix) + ".tmp",
+            prefix=prefix if prefix is not None else f".{dest.name}.{os.getpid()}-",
+            suffix=(suffix if suffix is not None else dest.suffix) + ".tmp",
             dir=directory,
         )
     except OSError as exc:
@@ -131,7 +163,11 @@ def atomic_path(path: str | os.PathLike[str], *, suffix: str | None = None) -> I
     try:
         yield tmp
         try:
+            if durable:
+                fsync_path(tmp)
             os.replace(tmp, dest)
+            if durable:
+                fsync_dir(directory)
         except OSError as exc:
             raise OutputError(f"{dest}: cannot move the finished file into place: {_describe_os_error(exc)}") from exc
         log.debug("wrote %s", dest)

@@ -27,6 +27,7 @@ from .hdf5_schema import (
     SUPPORTED_VERSIONS,
     from_json,
 )
+from .hdf5_frames import foot_span_s
 from .hdf5_writer import FootSpec, RecordingWriter, write_hdf5
 
 __all__ = [
@@ -294,7 +295,9 @@ def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
         ``opened_swmr`` (it had to be opened in SWMR read-only mode), ``sampling_rate_hz``,
         ``n_annotations`` and ``feet``: per side ``frames``, ``sensors``, ``unit``,
         ``layout_id``, ``sampling_rate_hz``, ``duration_s`` (last − first ``time_s`` + one
-        sample period), ``n_lost_frames``, ``gaps`` (``count``, ``total_s`` from
+        sample period, over the real frames: never negative), ``time_consistent`` (False
+        when rows after a failed write hold no frame; :mod:`gaitpf.io.hdf5_frames`),
+        ``n_lost_frames``, ``gaps`` (``count``, ``total_s`` from
         annotations of kind "gap") and ``clock_residual_ms``.
     """
     p = Path(path)
@@ -309,8 +312,7 @@ def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
             n = foot_length(f, side, p, clean)
             g = f[side]
             fs = float(g.attrs["sampling_rate_hz"])
-            t = g["time_s"]
-            duration = float(t[n - 1] - t[0] + 1.0 / fs) if n else 0.0
+            duration, time_ok = foot_span_s(g, n, fs)
             feet[side] = {
                 "frames": n,
                 "sensors": int(g["values"].shape[1]),
@@ -318,6 +320,7 @@ def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
                 "layout_id": as_str(g["layout"].attrs.get("layout_id", "custom")) if "layout" in g else None,
                 "sampling_rate_hz": fs,
                 "duration_s": round(duration, 6),
+                "time_consistent": time_ok,
                 "n_lost_frames": int(g.attrs.get("n_lost_frames", FOOT_COUNTER_ATTRS["n_lost_frames"])),
                 "gaps": _gaps(ann, side),
                 "clock_residual_ms": _none_if_nan(g.attrs.get("clock_residual_ms", np.nan)),

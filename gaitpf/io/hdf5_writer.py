@@ -20,8 +20,10 @@ is refused here.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import re
 from typing import Any, Mapping
 
 import numpy as np
@@ -41,6 +43,30 @@ log = logging.getLogger(__name__)
 
 #: In-memory dtype of each foot dataset (the file dtype; no conversion on write).
 _NUMPY_DTYPES = {name: np.dtype(dtype) for name, (dtype, _) in FOOT_DATASETS.items()}
+
+#: What HDF5 and h5py raise when a write fails (h5py maps some HDF5 errors to RuntimeError).
+_WRITE_ERRORS = (OSError, RuntimeError)
+
+
+def describe_write_error(exc: BaseException) -> str:
+    """One line for a failed HDF5 write: the cause people can act on (disk full, size limit,
+    permissions), else HDF5's own message with its embedded line breaks removed."""
+    text = " ".join(str(exc).split())
+    code = getattr(exc, "errno", None)
+    if code is None:
+        m = re.search(r"errno = (\d+)", text)
+        code = int(m.group(1)) if m else None
+    if code == errno.ENOSPC or "No space left" in text:
+        return "No space left on device: the disk is full"
+    if code == errno.EFBIG or "File too large" in text:
+        return "File too large: the file size limit was reached"
+    if code == errno.EDQUOT:
+        return "Disk quota exceeded"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied"
+    if code == errno.EIO:
+        return "input/output error (the disk or its connection failed)"
+    return (text[:200] + "…") if len(text) > 200 else (text or type(exc).__name__)
 
 
 class RecordingWriter:
@@ -99,6 +125,8 @@ class RecordingWriter:
         self.feet = dict(feet)
         self._n = {side: 0 for side in feet}
         self._dsids: dict[str, dict[str, Any]] = {}   # side -> {dataset name: h5py DatasetID}
+        self._durable = {side: 0 for side in feet}    # rows per side at the last successful flush
+        self._durable_ann = 0
         self._closed = False
         try:
             self._file = h5py.File(self.path, "w", libver=LIBVER)
@@ -184,8 +212,8 @@ class RecordingWriter:
             return
         try:
             self._write_rows(side, cols, n0, m)
-        except OSError as exc:
-            raise OutputError(f"{self.path}: writing {side} frames failed ({exc})") from exc
+        except _WRITE_ERRORS as exc:
+            raise OutputError(f"{self.path}: writing {side} frames failed ({describe_write_error(exc)})") from exc
         self._n[side] = n0 + m
 
     def _write_rows(self, side: str, cols: Mapping[str, np.ndarray], n0: int, m: int) -> None:
@@ -237,8 +265,8 @@ class RecordingWriter:
                 ds = g[name]
                 ds.resize((n0 + m,))
                 ds[n0:] = data
-        except OSError as exc:
-            raise OutputError(f"{self.path}: writing annotations failed ({exc})") from exc
+        except _WRITE_ERRORS as exc:
+            raise OutputError(f"{self.path}: writing annotations failed ({describe_write_error(exc)})") from exc
 
     def annotation_times(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(onset_s, duration_s, side)`` of every annotation written so far."""
@@ -259,8 +287,9 @@ class RecordingWriter:
         try:
             g["onset_s"][:] = on
             g["duration_s"][:] = du
-        except OSError as exc:
-            raise OutputError(f"{self.path}: rewriting annotation times failed ({exc})") from exc
+        except _WRITE_ERRORS as exc:
+            raise OutputError(f"{self.path}: rewriting annotation times failed ({describe_write_error(exc)})") \
+                from exc
 
     def set_foot_attrs(self, side: str, **attrs: Any) -> None:
         """Update pre-created per-foot counters (``n_lost_frames``, ``clock_offset_s``…).
@@ -293,16 +322,19 @@ class RecordingWriter:
             raise SignalError(f"{self.path}: {side} time_s must have shape ({self._n.get(side)},), got {t.shape}")
         try:
             self._file[side]["time_s"][:] = t
-        except OSError as exc:
-            raise OutputError(f"{self.path}: rewriting {side} time_s failed ({exc})") from exc
+        except _WRITE_ERRORS as exc:
+            raise OutputError(f"{self.path}: rewriting {side} time_s failed ({describe_write_error(exc)})") from exc
 
     def flush(self) -> None:
         """Make everything appended so far durable and visible to SWMR readers."""
         self._check_open()
         try:
             self._file.flush()
-        except OSError as exc:
-            raise OutputError(f"{self.path}: flushing failed ({exc})") from exc
+        except _WRITE_ERRORS as exc:
+            raise OutputError(f"{self.path}: flushing failed ({describe_write_error(exc)})") from exc
+        self._durable = dict(self._n)
+        if "annotations" in self._file:
+            self._durable_ann = int(self._file["annotations"]["onset_s"].shape[0])
 
     def close(self) -> None:
         """Flush, then mark the file ``closed_cleanly`` and close it (idempotent).
@@ -315,27 +347,57 @@ class RecordingWriter:
         try:
             try:
                 self._file.flush()
-            except OSError as exc:
-                raise OutputError(f"{self.path}: final flush failed ({exc}); run `gaitpf repair {self.path}`") from exc
+            except _WRITE_ERRORS as exc:
+                raise OutputError(f"{self.path}: final flush failed ({describe_write_error(exc)}); run "
+                                  f"`gaitpf repair {self.path}`") from exc
             self._file.attrs["closed_cleanly"] = np.int8(1)
             self._file.flush()
         finally:
             self._file.close()
             self._closed = True
 
+    def _rollback_to_durable(self) -> None:
+        """Shrink every dataset back to the rows of the last successful flush (best effort).
+
+        After a failed write the datasets may already be extended over rows whose data
+        never reached the disk (they would read as zeros: counter 0, time 0). Shrinking
+        them is a metadata change HDF5 may still manage to write when closing, and then
+        the file holds only real frames.
+        """
+        for side, n in self._durable.items():
+            g = self._file[side]
+            for name in FOOT_DATASETS:
+                ds = g[name]
+                if ds.shape[0] != n:
+                    ds.id.set_extent((n, *ds.shape[1:]))
+            self._n[side] = n
+        if "annotations" in self._file:
+            for name in ANNOTATION_DATASETS:
+                ds = self._file["annotations"][name]
+                if ds.shape[0] != self._durable_ann:
+                    ds.id.set_extent((self._durable_ann,))
+
     def abort(self) -> bool:
         """Close without marking the file clean (after a write error); idempotent.
 
-        Whatever was flushed stays readable (SWMR read-only) and ``gaitpf repair``
-        turns the file into a normal one. Returns False if even closing failed.
+        First shrinks the datasets back to the last successful flush
+        (:meth:`_rollback_to_durable`), then closes what it can. Whatever was flushed stays
+        readable (SWMR read-only) and ``gaitpf repair`` turns the file into a normal one.
+        Returns False if even closing failed (logged at info level, the traceback at debug
+        level: the caller reports the write error itself, in one line).
         """
         if self._closed:
             return True
         try:
+            self._rollback_to_durable()
+        except Exception as exc:  # noqa: BLE001 - best effort on a file that already failed
+            log.debug("%s: shrinking the datasets after a write error failed: %s", self.path, exc)
+        try:
             self._file.close()
             return True
-        except Exception:  # the file is already broken; closing is best effort
-            log.warning("%s: closing after a write error failed", self.path, exc_info=True)
+        except Exception as exc:  # the file is already broken; closing is best effort
+            log.info("%s: closing after a write error failed (%s)", self.path, describe_write_error(exc))
+            log.debug("closing %s", self.path, exc_info=True)
             return False
         finally:
             self._closed = True

@@ -308,8 +308,9 @@ class RecordFeeder(Feeder):
                  subject_id: str, session: str, trial: str = "1", body_mass_kg: float | None = None,
                  flush_interval_s: float = 0.25, speed: float = 1.0, gait: Any = None, seed: int = 0,
                  rate_hz: int | None = None, scan_timeout_s: float = 10.0, duration_s: float | None = None,
-                 buffer_kw: dict[str, Any] | None = None) -> None:
+                 buffer_kw: dict[str, Any] | None = None, overwrite: bool = False) -> None:
         super().__init__(None, "gaitpf-live-record")
+        self.overwrite = overwrite
         self.output, self.left, self.right, self.simulate = Path(output), left, right, simulate
         self.subject_id, self.session, self.trial = subject_id, session, trial
         self.body_mass_kg, self.flush_interval_s, self.speed = body_mass_kg, flush_interval_s, speed
@@ -390,7 +391,7 @@ class RecordFeeder(Feeder):
             self.recorder = Recorder(tee, self.output, subject_id=self.subject_id, session=self.session,
                                      trial=self.trial, flush_interval_s=self.flush_interval_s,
                                      duration_s=None if self.duration_s is None else self.duration_s / self.speed,
-                                     body_mass_kg=self.body_mass_kg, source_info=info)
+                                     body_mass_kg=self.body_mass_kg, source_info=info, overwrite=self.overwrite)
             if self._stop_flag.is_set():
                 self.recorder.request_stop("viewer closed")
             return await self.recorder.run()
@@ -400,5 +401,5 @@ def open_record(**kw: Any) -> RecordFeeder:
     """Check the output path and return a :class:`RecordFeeder` (its buffer appears when connected)."""
     from ..recording.recorder import check_writable
 
-    check_writable(kw["output"])
+    check_writable(kw["output"], overwrite=kw.get("overwrite", False))
     return RecordFeeder(**kw)

@@ -16,6 +16,11 @@ status refresh, stopping, error reporting); the status and result records
 (:class:`RecorderStatus`, :class:`RecordingResult`) live in :mod:`.recorder_status` and
 are re-exported here.
 
+One writer per recording: :meth:`Recorder.run` takes the file's lock
+(:mod:`gaitpf.io.filelock`) before it creates the file and holds it until the file is
+closed; a file another process holds, or an existing one (unless ``overwrite``), is
+refused before the source starts and left untouched.
+
 Stopping: :meth:`Recorder.request_stop` (Ctrl-C/SIGTERM handlers call it), the duration
 limit, the source ending, or a write error. A write error (disk full, file removed...)
 stops acquisition at once, leaves what was flushed readable, and :meth:`Recorder.run`
@@ -41,6 +46,7 @@ from .recorder_writer import (
     WriterThread,
     check_writable,
     describe_os_error,
+    refuse_existing,
     headroom_bytes,
 )
 from ..acquisition.source import FrameBlock, LinkEvent
@@ -80,7 +86,13 @@ class Recorder:
         Any source of :mod:`gaitpf.acquisition.source` (BLE, virtual, replay, simulated).
         Entered with ``async with`` by :meth:`run`.
     path : path-like
-        Output file (overwritten).
+        Output file. The recorder holds its lock (:mod:`gaitpf.io.filelock`) from the
+        start of :meth:`run` until the file is closed: a second recorder, or
+        ``gaitpf repair``, on the same path is refused and never touches it.
+    overwrite : bool
+        Replace ``path`` if it already holds anything; by default such a file is left
+        untouched and :meth:`run` raises :class:`OutputError` (an empty file, e.g. a fresh
+        temporary one, is no recording and is used).
     subject_id, session, trial : str
         Who and which trial.
     flush_interval_s : float
@@ -109,7 +121,8 @@ class Recorder:
                  status_callback: Callable[[RecorderStatus], None] | None = None,
                  status_interval_s: float = 0.5, body_mass_kg: float | None = None,
                  metadata: Mapping[str, Any] | None = None, source_info: Mapping[str, Any] | None = None,
-                 track_latency: bool = False, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES) -> None:
+                 track_latency: bool = False, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
+                 overwrite: bool = False) -> None:
         if not flush_interval_s > 0:
             raise ValueError(f"flush_interval_s must be > 0, got {flush_interval_s!r}")
         if duration_s is not None and not duration_s > 0:
@@ -126,6 +139,7 @@ class Recorder:
         self.source_info = dict(source_info or {})
         self.track_latency = track_latency
         self.min_free_bytes = int(min_free_bytes)
+        self.overwrite = bool(overwrite)
         self._status = RecorderStatus()
         self._stop_event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -249,15 +263,24 @@ class Recorder:
         Raises
         ------
         OutputError
-            The file cannot be created or written (the part flushed before stays readable).
+            The file cannot be created or written (the part flushed before stays readable);
+            another process holds it; or it exists and ``overwrite`` is false (then the
+            file was not touched and the source was not started).
         AcquisitionError
             The source failed (the file is closed cleanly with what was received).
         """
+        from ..io.filelock import RecordingLock
+
+        check_writable(self.path, overwrite=self.overwrite)
+        with RecordingLock(self.path, what="gaitpf record"):
+            refuse_existing(self.path, self.overwrite)   # again, now that no one else can create it
+            return await self._run_locked()
+
+    async def _run_locked(self) -> RecordingResult:
         from ..io.hdf5 import FootSpec, RecordingWriter
 
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
-        check_writable(self.path)
         source_error: BaseException | None = None
         async with self.source:
             specs = self.source.foot_specs()

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import OutputError
 from ..acquisition.source import FrameBlock
 
-__all__ = ["WriterThread", "check_writable", "headroom_bytes", "describe_os_error", "SpaceLow",
+__all__ = ["WriterThread", "check_writable", "refuse_existing", "headroom_bytes", "describe_os_error", "SpaceLow",
            "DEFAULT_MIN_FREE_BYTES"]
 
 log = logging.getLogger(__name__)
@@ -72,20 +72,28 @@ def describe_os_error(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def check_writable(path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
+def check_writable(path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Fail early (before connecting to any insole) if ``path`` cannot be recorded to.
+
+    Looks only: nothing is created, locked or truncated (the recorder takes the lock of
+    :mod:`gaitpf.io.filelock` and checks again under it before creating the file).
 
     Raises
     ------
     OutputError
-        The directory is missing or unwritable, ``path`` is a directory, or it exists and
-        ``overwrite`` is false.
+        The directory is missing or unwritable, ``path`` is a directory, another process
+        (a recorder, ``gaitpf repair``) holds the file, or it exists with content and
+        ``overwrite`` is false (an empty file, e.g. a fresh temporary one, is no recording).
     """
+    from ..io.filelock import lock_holder
+
     p = Path(path)
     if p.is_dir():
         raise OutputError(f"{p}: is a directory; give a file name for the recording (e.g. trial1.h5)")
-    if p.exists() and not overwrite:
-        raise OutputError(f"{p}: already exists; choose another name or pass --overwrite")
+    holder = lock_holder(p)
+    if holder is not None:
+        raise OutputError(f"{p}: in use by {holder}; it was not touched; wait for it to finish or use another file")
+    refuse_existing(p, overwrite)
     directory = p.parent if str(p.parent) else Path(".")
     if not directory.is_dir():
         raise OutputError(f"{p}: cannot record here: the directory {directory} does not exist; create it first")
@@ -101,6 +109,21 @@ def check_writable(path: str | os.PathLike[str], *, overwrite: bool = True) -> P
         except OSError:
             pass
     return p
+
+
+def refuse_existing(path: Path, overwrite: bool) -> None:
+    """Raise :class:`OutputError` if ``path`` holds anything (and ``overwrite`` is false)."""
+    if overwrite:
+        return
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot record here: {describe_os_error(exc)}") from exc
+    if size > 0:
+        raise OutputError(f"{path}: already exists ({size} bytes); it was not touched; choose another name, "
+                          "or pass --overwrite to replace it")
 
 
 def realign_clocks(writer: Any) -> dict[str, dict[str, float]]:
@@ -291,9 +314,10 @@ class WriterThread(threading.Thread):
                 self._drain()
                 self._write_and_flush(check_space=False)
                 self.writer.close()
-            except BaseException:  # noqa: BLE001
+            except BaseException as close_exc:  # noqa: BLE001
                 self.file_unclosable = True
-                log.exception("closing %s after the space check failed", self.writer.path)
+                log.info("closing %s after the space check failed: %s", self.writer.path, close_exc)
+                log.debug("closing %s", self.writer.path, exc_info=True)
             self.on_error(exc)
         except BaseException as exc:  # noqa: BLE001 - reported to the event loop
             self.error = exc

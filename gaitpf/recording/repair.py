@@ -1,5 +1,15 @@
 """Make a recording left open by a killed recorder a normal HDF5 file again.
 
+Safety first (one writer per recording): :func:`repair` takes the recording's lock
+(:mod:`gaitpf.io.filelock`), so a file that ``gaitpf record`` is still writing is refused
+with one line and never touched; it validates the structure before copying anything;
+it writes the repaired copy to a temporary file next to the original and swaps it in
+atomically (``fsync``, :func:`os.replace`, ``fsync`` of the directory). A repair killed
+at any moment leaves the original as it was, or (after the rename) the repaired file;
+a temporary file it may leave (``.NAME.repair-*.tmp``) is removed by the next repair.
+The input is only ever read: a truncated file (cut short by a full disk) is recovered
+from a padded *copy*, keeping only the rows stored before its real end.
+
 A recorder killed mid-recording (SIGKILL, power loss) leaves its SWMR file marked as
 "open for writing": HDF5 then refuses normal opens and only SWMR read-only opens work
 (they show everything flushed before the kill). :func:`repair` reads everything that
@@ -18,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,8 +35,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FormatError, SchemaError
+from ..errors import FormatError, GaitpfError, InputError, OutputError, SchemaError
 from ..model import SIDES
+from .repair_source import (
+    checkpoint,
+    is_space_error,
+    open_source,
+    padded_copy,
+    remove_stale_temps,
+    rows_on_disk,
+    tmp_prefix,
+    truncation,
+)
 
 __all__ = ["repair", "RepairReport"]
 
@@ -58,9 +77,10 @@ class RepairReport:
         Per side, the fitted clock attributes (``clock_offset_s``, ``clock_drift_ppm``,
         ``clock_residual_ms``) when ``time_s`` was refitted; empty for files without
         host receive times (imports) or too few frames.
-    padded_bytes : int
-        Zero bytes appended because the file ended before the size its superblock
-        records (a write that failed on a full disk); the missing part reads as empty.
+    missing_bytes : int
+        Bytes missing at the end of a truncated file (it ended before the size its
+        superblock records: a write that failed on a full disk). Only rows stored before
+        the real end are recovered; the input file itself is never extended.
     """
 
     path: str
@@ -71,7 +91,7 @@ class RepairReport:
     trimmed_rows: dict[str, int] = field(default_factory=dict)
     n_annotations: int = 0
     clock_refit: dict[str, dict[str, float]] = field(default_factory=dict)
-    padded_bytes: int = 0
+    missing_bytes: int = 0
 
     def summary(self) -> str:
         """One line for people."""
@@ -82,36 +102,7 @@ class RepairReport:
         return (f"{self.path}: repaired; recovered {feet}, {self.n_annotations} annotations"
                 + (f"; dropped {trimmed} half-written rows" if trimmed else "")
                 + (f"; clock refitted ({', '.join(self.clock_refit)})" if self.clock_refit else "")
-                + (f"; the file was {self.padded_bytes} bytes short (failed write)" if self.padded_bytes else ""))
-
-
-_TRUNCATED = re.compile(r"truncated file: eof = (\d+).*?stored_eof = (\d+)")
-
-
-def _pad_truncated(p: Path) -> int:
-    """Extend a file cut short by a full disk to the size its superblock records.
-
-    HDF5 refuses to open a file whose end lies before the ``stored_eof`` of its superblock
-    (the superblock was written, the data behind it was not). Appending zeros (sparse, it
-    needs no disk space) lets the readable part be opened; rows that hold no real frame
-    are dropped afterwards. Returns the number of bytes appended (0 if none were needed).
-    """
-    import h5py
-
-    try:  # a normal open reports truncation (a SWMR open may not, or may hang)
-        h5py.File(p, "r").close()
-        return 0
-    except OSError as exc:
-        m = _TRUNCATED.search(str(exc))
-        if not m:
-            return 0
-        eof, stored = int(m.group(1)), int(m.group(2))
-    if stored <= eof or stored - eof > 1 << 30:
-        return 0
-    log.warning("%s: the file ends at %d bytes but HDF5 expects %d (a write failed, disk full?); padding it "
-                "with zeros to recover the rest", p, eof, stored)
-    os.truncate(p, stored)
-    return stored - eof
+                + (f"; the file was {self.missing_bytes} bytes short (failed write)" if self.missing_bytes else ""))
 
 
 def _copy_attrs(src: Any, dst: Any) -> None:
@@ -125,21 +116,13 @@ def _common_length(group: Any, names: list[str]) -> int:
 
 
 def _valid_length(group: Any, n: int) -> int:
-    """Rows of a foot that hold real frames.
+    """Rows of a foot that hold real frames, decided by the device counters (host time
+    stepping back never cuts the recording): :func:`gaitpf.io.hdf5_frames.valid_frames`."""
+    from ..io.hdf5_frames import valid_frames
 
-    A flush that failed half-way (disk full) can leave the datasets' new extent on disk
-    without their data: those rows read as the fill value (counter 0, time 0). Real frames
-    have strictly increasing counters and increasing finite times, so the first row that
-    breaks this ends the valid part.
-    """
-    if n <= 1 or "sample_counter" not in group or "time_s" not in group:
+    if n == 0 or "sample_counter" not in group or "time_s" not in group:
         return n
-    counter = np.asarray(group["sample_counter"][:n])
-    t = np.asarray(group["time_s"][:n], dtype=float)
-    bad = np.flatnonzero((np.diff(counter) <= 0) | ~(np.diff(t) > 0) | ~np.isfinite(t[1:]))
-    if not np.isfinite(t[0]):
-        return 0
-    return int(bad[0] + 1) if bad.size else n
+    return valid_frames(group["sample_counter"][:n], group["time_s"][:n])
 
 
 def _copy_dataset(ds: Any, parent: Any, name: str, n: int | None) -> None:
@@ -209,8 +192,70 @@ def _refit_clocks(out: Any, path: Path) -> dict[str, dict[str, float]]:
     return fits
 
 
+def _validate(f: Any, p: Path) -> None:
+    """Check the structure before anything is copied: a gaitpf recording of a supported
+    schema, every foot with its datasets, 2-D values and a positive finite sampling rate."""
+    from ..io.hdf5 import check_version, foot_length
+
+    if "schema_version" not in f.attrs:
+        raise SchemaError(f"{p}: not a gaitpf recording (no 'schema_version' attribute); nothing to repair")
+    check_version(f, p)
+    sides = [s for s in SIDES if s in f]
+    if not sides:
+        raise SchemaError(f"{p}: the recording has neither a 'left' nor a 'right' foot group; nothing to repair")
+    for side in sides:
+        foot_length(f, side, p, clean=False)
+        try:
+            fs = float(np.asarray(f[side].attrs["sampling_rate_hz"]).item())
+        except (TypeError, ValueError):
+            fs = float("nan")
+        if not (np.isfinite(fs) and fs > 0):
+            raise SchemaError(f"{p}: /{side} sampling_rate_hz is not a positive number; cannot repair it")
+
+
+def _plan(f: Any, p: Path, eof: int | None, report: RepairReport) -> dict[str, int]:
+    """Rows to keep per group (foot groups and annotations); fills ``report``."""
+    from ..io.hdf5_schema import ANNOTATION_DATASETS, FOOT_DATASETS
+
+    lengths: dict[str, int] = {}
+    for side in SIDES:
+        if side not in f:
+            continue
+        g = f[side]
+        names = [d for d in FOOT_DATASETS if d in g]
+        on_disk = min(rows_on_disk(g[d], eof) for d in names)
+        n = _valid_length(g, min(_common_length(g, names), on_disk))
+        lengths[g.name] = n
+        report.trimmed_rows[side] = max(int(g[d].shape[0]) for d in names) - n
+        report.frames[side] = n
+        t = g["time_s"][:n] if n else np.zeros(0)
+        fs = float(np.asarray(g.attrs["sampling_rate_hz"]).item())
+        report.duration_s[side] = float(max(t.max() - t.min(), 0.0) + 1.0 / fs) if len(t) else 0.0
+    if "annotations" in f:
+        a = f["annotations"]
+        names = [d for d in ANNOTATION_DATASETS if d in a]
+        n_ann = min([_common_length(a, names)] + [rows_on_disk(a[d], eof) for d in names])
+        if n_ann and "kind" in a:  # unwritten rows read as empty strings
+            kinds = a["kind"][:n_ann]
+            empty = np.flatnonzero(np.array([len(k) == 0 for k in kinds]))
+            n_ann = int(empty[0]) if empty.size else n_ann
+        lengths["/annotations"] = n_ann
+        report.n_annotations = n_ann
+    return lengths
+
+
 def repair(path: str | os.PathLike[str], *, force: bool = False) -> RepairReport:
-    """Rewrite a crashed (SWMR-locked or uncleanly closed) recording as a normal file.
+    """Rewrite a crashed (SWMR-locked, uncleanly closed or truncated) recording as a normal file.
+
+    Steps: take the recording's lock (:mod:`gaitpf.io.filelock`; a file a recorder is
+    writing is refused untouched), remove the temporary files of an earlier repair that
+    was killed, validate the structure, decide per foot which rows are real frames (by
+    the device counters, :func:`_valid_length`; for a truncated file only rows stored
+    before its real end), write the repaired copy to a temporary file in the same
+    directory, ``fsync`` it and move it over the original with :func:`os.replace`
+    (then ``fsync`` the directory). Until that rename the original is unchanged, so a
+    repair killed at any moment leaves it as it was (plus a temporary file that the next
+    repair removes); after it, the repaired file.
 
     Parameters
     ----------
@@ -225,63 +270,85 @@ def repair(path: str | os.PathLike[str], *, force: bool = False) -> RepairReport
 
     Raises
     ------
-    InputError, FormatError
-        The file is missing, not HDF5, or unreadable even in SWMR mode.
+    InputError
+        The file is missing, or another process (a recorder, a repair) is using it.
+    FormatError
+        Not HDF5, or unreadable even in SWMR mode, or damaged beyond what can be recovered
+        (the original is unchanged).
     SchemaError
         It is not a gaitpf recording.
     OutputError
         The repaired file cannot be written next to the original (the original is
         left untouched).
     """
+    from ..io.filelock import RecordingLock
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file; check the path")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory, expected a recording file")
+    with RecordingLock(p, what="gaitpf repair", error=InputError):
+        checkpoint("locked")
+        remove_stale_temps(p)
+        cut = truncation(p)
+        if cut is None:
+            return _repair_from(p, p, force=force, eof=None)
+        log.warning("%s: the file ends at %d bytes but HDF5 expects %d (a write failed, disk full?); recovering "
+                    "the rows stored before its end", p, *cut)
+        src = padded_copy(p, *cut)
+        try:
+            checkpoint("padded")
+            report = _repair_from(p, src, force=True, eof=cut[0])
+        finally:
+            src.unlink(missing_ok=True)
+        report.missing_bytes = cut[1] - cut[0]
+        return report
+
+
+def _repair_from(p: Path, src: Path, *, force: bool, eof: int | None) -> RepairReport:
+    """Repair ``p`` reading from ``src`` (``p`` itself, or a padded copy of it cut at ``eof``)."""
     import h5py
 
     from ..io.atomic import atomic_path
-    from ..io.hdf5 import open_hdf5
-    from ..io.hdf5_schema import ANNOTATION_DATASETS, FOOT_DATASETS, LIBVER
+    from ..io.hdf5_schema import LIBVER
+    from .recorder_writer import describe_os_error
 
-    p = Path(path)
-    padded = _pad_truncated(p)
-    with open_hdf5(p) as (f, used_swmr):
-        if "schema_version" not in f.attrs:
-            raise SchemaError(f"{p}: not a gaitpf recording (no 'schema_version' attribute); nothing to repair")
-        clean = bool(int(np.asarray(f.attrs.get("closed_cleanly", 0)).item()))
-        already = bool(int(np.asarray(f.attrs.get("repaired", 0)).item()))
-        report = RepairReport(path=str(p), repaired=False, was_swmr_locked=used_swmr, padded_bytes=padded)
-        if padded:
-            clean = False  # whatever the file says, its last write failed
-        if (clean or already) and not used_swmr and not padded and not force:
-            return report
-        lengths: dict[str, int] = {}
-        for side in SIDES:
-            if side in f:
-                g = f[side]
-                n = _valid_length(g, _common_length(g, list(FOOT_DATASETS)))
-                lengths[g.name] = n
-                longest = max(int(g[d].shape[0]) for d in FOOT_DATASETS if d in g)
-                report.trimmed_rows[side] = longest - n
-                report.frames[side] = n
-                t = g["time_s"][:n] if "time_s" in g and n else np.zeros(0)
-                fs = float(g.attrs.get("sampling_rate_hz", np.nan))
-                report.duration_s[side] = float(t[-1] - t[0] + 1.0 / fs) if len(t) else 0.0
-        if "annotations" in f:
-            n_ann = _common_length(f["annotations"], list(ANNOTATION_DATASETS))
-            if n_ann and "kind" in f["annotations"]:  # unwritten rows read as empty strings
-                kinds = f["annotations"]["kind"][:n_ann]
-                empty = np.flatnonzero(np.array([len(k) == 0 for k in kinds]))
-                n_ann = int(empty[0]) if empty.size else n_ann
-            lengths["/annotations"] = n_ann
-            report.n_annotations = n_ann
-        try:
-            with atomic_path(p) as tmp:
-                with h5py.File(tmp, "w", libver=LIBVER) as out:
-                    _copy_group(f, out, lengths)
-                    report.clock_refit = _refit_clocks(out, p)
-                    out.attrs["closed_cleanly"] = np.int8(1 if clean else 0)
-                    out.attrs["repaired"] = np.int8(1)
-                # ``f`` is still open on the original (read-only); POSIX rename is fine.
-        except OSError as exc:
-            raise FormatError(f"{p}: reading the recording for repair failed ({exc}); the original is unchanged") \
-                from exc
+    unchanged = "the original is unchanged"
+    try:
+        with open_source(src, p) as (f, used_swmr):
+            _validate(f, p)
+            clean = bool(int(np.asarray(f.attrs.get("closed_cleanly", 0)).item())) and eof is None
+            already = bool(int(np.asarray(f.attrs.get("repaired", 0)).item()))
+            report = RepairReport(path=str(p), repaired=False, was_swmr_locked=used_swmr)
+            if (clean or already) and not used_swmr and not force:
+                return report
+            lengths = _plan(f, p, eof, report)
+            with atomic_path(p, prefix=tmp_prefix(p)) as tmp:
+                try:
+                    with h5py.File(tmp, "w", libver=LIBVER) as out:
+                        _copy_group(f, out, lengths)
+                        checkpoint("copied")
+                        report.clock_refit = _refit_clocks(out, p)
+                        out.attrs["closed_cleanly"] = np.int8(1 if clean else 0)
+                        out.attrs["repaired"] = np.int8(1)
+                except OSError as exc:
+                    if is_space_error(exc):
+                        raise OutputError(f"{p}: cannot write the repaired copy: {describe_os_error(exc)}; "
+                                          f"{unchanged}") from exc
+                    raise FormatError(f"{p}: the recording is damaged and cannot be repaired ({exc}); "
+                                      f"{unchanged}") from exc
+                checkpoint("written")
+                # ``f`` is still open on the original (read-only); a POSIX rename is fine.
+    except GaitpfError as exc:
+        msg = str(exc).replace(str(src), str(p))   # name the user's file, not the padded copy
+        if msg == str(exc) and unchanged in msg:
+            raise
+        raise type(exc)(msg if unchanged in msg else f"{msg}; {unchanged}") from exc
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError) as exc:
+        raise FormatError(f"{p}: the recording is damaged and cannot be repaired ({type(exc).__name__}: "
+                          f"{exc}); {unchanged}") from exc
+    checkpoint("replaced")
     report.repaired = True
     log.info("%s", report.summary())
     return report
