@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gaitpf.analysis.events import EventParams, detect_stance_phases
+from gaitpf.analysis.events import STANCE_COLUMNS, EventParams, detect_stance_phases
 from gaitpf.errors import SignalError
 
 FS = 100.0
@@ -29,7 +29,8 @@ def test_square_wave_gives_exact_ic_and_to():
     st = walk()
     load = square(st, 900)
     out = detect_stance_phases(load, sampling_rate_hz=FS, params=EventParams())
-    assert list(out.columns) == ["ic_idx", "to_idx"]
+    assert list(out.columns) == list(STANCE_COLUMNS) and list(out.columns[:2]) == ["ic_idx", "to_idx"]
+    assert not out["ic_ambiguous"].any() and not out["to_ambiguous"].any()
     assert out["ic_idx"].dtype == np.int64 and out["to_idx"].dtype == np.int64
     # IC = first loaded sample, TO = first sample back at the floor
     assert out["ic_idx"].tolist() == [a for a, _ in st]
@@ -114,7 +115,7 @@ def test_stances_cut_by_the_recording_edges_are_dropped():
 def test_no_walking_gives_an_empty_table():
     for load in (np.zeros(500), np.full(500, 3.0), np.random.default_rng(0).normal(0, 1e-3, 500)):
         out = detect_stance_phases(load, sampling_rate_hz=FS, params=EventParams())
-        assert out.empty and list(out.columns) == ["ic_idx", "to_idx"]
+        assert out.empty and list(out.columns) == list(STANCE_COLUMNS)
 
 
 def test_thresholds_scale_with_drifting_amplitude():

@@ -165,8 +165,9 @@ def analyze(
             prep.load,
             sampling_rate_hz=fs,
             params=params.events,
-            body_weight_n=bw_n if foot.unit == "N" else None,
+            body_weight_n=bw_n if (foot.unit == "N" and params.events.use_body_weight) else None,
             invalid=prep.invalid,
+            calibrated=foot.unit == "N",
         )
         return prep, stance
 

@@ -17,6 +17,9 @@ Analysis: Normal and Pathological Function*, 2nd ed.). With ``t_ic, t_to, t_next
 * ``single_support_s`` = the contralateral swing inside this stance (contralateral
   next IC − contralateral TO).
 * ``cadence_spm = 120 / stride_time_s`` (two steps per stride).
+* ``ic_ambiguous`` / ``to_ambiguous``: the stride's IC / TO has two defensible placements
+  more than ``EventParams.ambiguity_ms`` apart (see :mod:`gaitpf.analysis.events_edges`);
+  ``ic_alt_s`` / ``to_alt_s`` = the other placement (s; the event itself when not ambiguous).
 
 Contralateral columns are NaN with one foot only, or where the other foot has no events
 around this stride.
@@ -58,6 +61,7 @@ STRIDE_COLUMNS: tuple[str, ...] = (
     "stride_time_s", "stance_time_s", "swing_time_s", "stance_pct", "swing_pct",
     "step_time_s", "initial_double_support_s", "terminal_double_support_s",
     "double_support_s", "single_support_s", "cadence_spm", "bout_id", "label", "steady",
+    "ic_ambiguous", "to_ambiguous", "ic_alt_s", "to_alt_s",
 )  # fmt: skip
 
 LABELS: tuple[str, ...] = ("steady", "bout_start", "bout_end", "pause", "turn_or_outlier", "gap", "incomplete")
@@ -105,7 +109,7 @@ def _empty() -> pd.DataFrame:
             cols[c] = pd.Series(dtype=object)
         elif c in ("stride_no", "ic_idx", "to_idx", "next_ic_idx", "bout_id"):
             cols[c] = pd.Series(dtype=np.int64)
-        elif c == "steady":
+        elif c in ("steady", "ic_ambiguous", "to_ambiguous"):
             cols[c] = pd.Series(dtype=bool)
         else:
             cols[c] = pd.Series(dtype=float)
@@ -124,7 +128,13 @@ def _own_strides(side: str, st: pd.DataFrame, t: np.ndarray, gap: np.ndarray | N
         has_gap = np.searchsorted(flagged, nxt, side="right") > np.searchsorted(flagged, ic, side="right")
     else:
         has_gap = np.zeros(len(ic), bool)
-    return {"ic": ic, "to": to, "next": nxt, "ic_s": t[ic], "to_s": t[to], "next_s": t[nxt], "gap": has_gap}
+    m = len(ic)
+    ic_alt = st["ic_alt_idx"].to_numpy(np.int64)[:-1] if "ic_alt_idx" in st else ic
+    to_alt = st["to_alt_idx"].to_numpy(np.int64)[:-1] if "to_alt_idx" in st else to
+    ic_alt, to_alt = np.clip(ic_alt, 0, len(t) - 1), np.clip(to_alt, 0, len(t) - 1)
+    return {"ic": ic, "to": to, "next": nxt, "ic_s": t[ic], "to_s": t[to], "next_s": t[nxt], "gap": has_gap,
+            "ic_amb": ic_alt != ic if m else np.zeros(0, bool), "to_amb": to_alt != to if m else np.zeros(0, bool),
+            "ic_alt_s": t[ic_alt], "to_alt_s": t[to_alt]}
 
 
 def _contralateral(own: dict[str, np.ndarray], c_ic_s: np.ndarray, c_to_s: np.ndarray) -> dict[str, np.ndarray]:
@@ -280,6 +290,10 @@ def build_stride_table(
                 "bout_id": bout,
                 "label": label,
                 "steady": steady.astype(bool),
+                "ic_ambiguous": o["ic_amb"],
+                "to_ambiguous": o["to_amb"],
+                "ic_alt_s": o["ic_alt_s"],
+                "to_alt_s": o["to_alt_s"],
             }
         )
     if not parts:

@@ -213,12 +213,14 @@ class _Foot:
 
         ep = params.events
         fs, n = self.fs, self.n
-        use_bw = body_weight_n is not None and self.unit == "N"
+        use_bw = body_weight_n is not None and self.unit == "N" and ep.use_body_weight
+        cal = self.unit == "N"
         if not use_bw:
             centres, env = _scale_env(self.load, fs, ep)
             if not np.any(env > 0):
                 return events.empty_stances()
-        m = int(math.ceil((2 * (ep.max_stance_ms + 2 * ep.edge_window_ms) + ep.min_swing_ms) * fs / 1000.0)) + 4
+        m = int(math.ceil((2 * (ep.max_stance_ms + 2 * ep.edge_window_ms) + ep.min_swing_ms + ep.contact_window_ms
+                           + ep.swing_floor_window_ms) * fs / 1000.0)) + 4
         parts = []
         for a, b in _grid(n, self.core_1d):
             lo, hi = max(0, a - m), min(n, b + m)
@@ -227,14 +229,18 @@ class _Foot:
             bad = self.invalid[lo:hi] | ~finite
             if use_bw:
                 st = events.detect_stance_phases(load, sampling_rate_hz=fs, params=ep, body_weight_n=body_weight_n,
-                                                 invalid=bad)
+                                                 invalid=bad, calibrated=cal)
             else:  # u = load / S with the whole-record scale S; thresholds are then fractions of 1
                 scale = np.interp(np.arange(lo, hi), centres, env)
                 u = np.where(finite, load, 0.0) / np.where(scale > 0, scale, np.inf)
-                st = events.detect_stance_phases(u, sampling_rate_hz=fs, params=ep, body_weight_n=1.0, invalid=bad)
+                st = events.detect_stance_phases(u, sampling_rate_hz=fs, params=ep, body_weight_n=1.0, invalid=bad,
+                                                 calibrated=cal)
             ic = st["ic_idx"].to_numpy(np.int64) + lo
             keep = (ic >= a) & (ic < b)
-            parts.append(pd.DataFrame({"ic_idx": ic[keep], "to_idx": st["to_idx"].to_numpy(np.int64)[keep] + lo}))
+            st = st[keep].copy()
+            for c in ("ic_idx", "to_idx", "ic_alt_idx", "to_alt_idx"):
+                st[c] += lo
+            parts.append(st)
         out = pd.concat(parts, ignore_index=True).drop_duplicates("ic_idx").sort_values("ic_idx")
         return out.reset_index(drop=True)
 
