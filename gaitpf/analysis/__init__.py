@@ -25,7 +25,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import NoWalkingError, SignalError
 from ..model import QUALITY_GAP_BEFORE, Recording
-from . import events, kinetics, preprocess, strides, symmetry
+from . import events, kinetics, preprocess, selfcheck, strides, symmetry
 
 __all__ = ["AnalysisParams", "AnalysisResult", "analyze", "SUMMARY_METRICS"]
 
@@ -307,6 +307,9 @@ def _summary(
             }
         else:
             out[metric] = None
+    # stride/stance/swing CV per side (first-class variability metrics) and reference-free self-checks
+    out["variability"] = {s: {k: _clean(v) for k, v in d.items()} for s, d in selfcheck.variability(table).items()}
+    out["self_checks"] = {s: {k: _clean(v) for k, v in d.items()} for s, d in selfcheck.self_checks(table).items()}
     out["pci_pct"] = _clean(pci["pci_pct"]) if pci else None
     out["pci"] = {k: _clean(v) for k, v in pci.items()} if pci else None
     out["trend_symmetry"] = {k: _clean(v) for k, v in trend.items()} if trend else None

@@ -192,20 +192,24 @@ class EventParams:
 
 
 #: Columns of a stance table: the events, then the ambiguity flags and alternative placements.
-STANCE_COLUMNS: tuple[str, ...] = ("ic_idx", "to_idx", "ic_alt_idx", "to_alt_idx", "ic_ambiguous", "to_ambiguous")
+STANCE_COLUMNS: tuple[str, ...] = (
+    "ic_idx", "to_idx", "ic_alt_idx", "to_alt_idx", "ic_ambiguous", "to_ambiguous", "to_loaded",
+)
 
 
 def empty_stances() -> pd.DataFrame:
     """An empty stance table with the contract's columns and dtypes."""
     z = np.zeros(0, np.int64)
-    return _stance_frame(z, z, z, z)
+    return _stance_frame(z, z, z, z, np.zeros(0, bool))
 
 
-def _stance_frame(ic: np.ndarray, to: np.ndarray, ic_alt: np.ndarray, to_alt: np.ndarray) -> pd.DataFrame:
+def _stance_frame(ic: np.ndarray, to: np.ndarray, ic_alt: np.ndarray, to_alt: np.ndarray,
+                  to_loaded: np.ndarray) -> pd.DataFrame:
     ic, to = ic.astype(np.int64), to.astype(np.int64)
     ic_alt, to_alt = ic_alt.astype(np.int64), to_alt.astype(np.int64)
     return pd.DataFrame({"ic_idx": ic, "to_idx": to, "ic_alt_idx": ic_alt, "to_alt_idx": to_alt,
-                         "ic_ambiguous": ic_alt != ic, "to_ambiguous": to_alt != to})
+                         "ic_ambiguous": ic_alt != ic, "to_ambiguous": to_alt != to,
+                         "to_loaded": to_loaded.astype(bool)})
 
 
 def scale_block_samples(*, sampling_rate_hz: float, params: EventParams) -> int:
@@ -288,7 +292,8 @@ def detect_stance_phases(
         ``ic_idx`` (first stance sample) and ``to_idx`` (first sample back at the swing
         floor), int64, sorted, non-overlapping; ``ic_alt_idx``/``to_alt_idx`` (the other
         placement of an ambiguous event, else the event itself) and ``ic_ambiguous``/
-        ``to_ambiguous`` (bool). Empty if no walking is found.
+        ``to_ambiguous`` (bool); ``to_loaded`` (bool: the load at TO is still above the
+        following swing floor by more than ``plateau_fraction``). Empty if no walking is found.
     """
     u_raw = np.asarray(load, dtype=float)
     n = len(u_raw)
@@ -403,10 +408,10 @@ def detect_stance_phases(
     ok &= (loaded_cum[to] - loaded_cum[ic]) >= params.min_loaded_fraction * (to - ic)
     ic, to, ic_steep, to_fall = ic[ok], to[ok], ic_steep[ok], to_fall[ok]
     # TO on a terminal plateau (needs the next IC: after the bounds)
-    to_plateau = terminal_plateau(u, ic, to, fs=sampling_rate_hz, params=params)
+    to_plateau, to_loaded = terminal_plateau(u, ic, to, fs=sampling_rate_hz, params=params)
     to_fall = np.where(to_plateau != to, to, to_fall)
     to = to_plateau
     amb = params.ambiguity_ms * sampling_rate_hz / 1000.0
     ic_alt = np.where(np.abs(ic_steep - ic) > amb, ic_steep, ic)
     to_alt = np.where(to - to_fall > amb, to_fall, to)
-    return _stance_frame(ic, to, ic_alt, to_alt)
+    return _stance_frame(ic, to, ic_alt, to_alt, to_loaded)

@@ -112,12 +112,15 @@ def terminal_plateau(
     """Toe-offs moved to the end of a second steep fall after a terminal plateau.
 
     ``ic``, ``to``: sorted stances of one foot (sample indices). Returns the new ``to``
-    (unchanged where the rule does not apply; see the module docstring).
+    (unchanged where the rule does not apply; see the module docstring) and whether the
+    load at that TO is still above the following swing floor by more than
+    ``plateau_fraction`` (a *loaded toe-off*: the self-check of
+    :mod:`gaitpf.analysis.selfcheck`).
     """
     n = len(u)
     m = len(to)
     if m == 0:
-        return to.copy()
+        return to.copy(), np.zeros(0, bool)
     nxt = np.concatenate([ic[1:], [n - 1]])
     reach = np.minimum(nxt - 1, to + _samples(params.swing_floor_window_ms, fs))
     reach = np.maximum(reach, to)
@@ -144,4 +147,5 @@ def terminal_plateau(
                     new = max(new, a + s + int(near[0]))
                 out[i] = min(new, int(nxt[i]) - 1)
                 break
-    return out
+    still = (u[out] - floor) > params.plateau_fraction
+    return out, still
