@@ -91,11 +91,12 @@ class EventParams:
         TO is not placed before the load is back within this fraction of S of the floor
         (slow unloading tails). Default 0.08.
     min_stance_ms, max_stance_ms : float
-        Bounds of one stance (ms). Defaults 150 and 10000. Stances up to 10 s are kept:
-        a subject who stops and stands still for a few seconds (PhysioNet gaitndd als4,
-        3–6 s) still has a real initial contact that the reference tables count, and the
-        stride across the standing period is labelled a pause by the stride table. Longer
-        loaded stretches (sitting, standing for minutes) are dropped.
+        Bounds of one stance (ms). Defaults 150 and 30000. Stances up to 30 s are kept:
+        a subject who stops and stands still (PhysioNet gaitndd als4: 3–25 s; the
+        baseline no longer absorbs standing, so the standing is one long stance) still has
+        a real initial contact that the reference tables count, and the stride across the
+        standing period is labelled a pause by the stride table. Longer loaded stretches
+        (sitting, standing for minutes) are dropped.
     min_swing_ms : float
         Shorter unloaded gaps are flicker and are merged (ms). Default 100.
     min_loaded_fraction : float
@@ -146,7 +147,7 @@ class EventParams:
     fall_rate_per_s: float = 1.0
     tail_fraction: float = 0.08
     min_stance_ms: float = 150.0
-    max_stance_ms: float = 10000.0
+    max_stance_ms: float = 30000.0
     min_swing_ms: float = 100.0
     min_loaded_fraction: float = 0.5
     scale_block_ms: float = 100.0

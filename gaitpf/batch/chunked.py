@@ -117,7 +117,7 @@ class _Foot:
 
     def __init__(self, side: str, g: Any, n: int, fs: float, params: Any, chunk_rows: int, layout: Any,
                  core_1d: int) -> None:
-        from ..analysis import preprocess
+        from ..analysis import baseline, preprocess
 
         self.side, self.n, self.fs, self.core_1d = side, n, fs, core_1d
         self.unit = g.attrs["unit"].decode() if isinstance(g.attrs["unit"], bytes) else str(g.attrs["unit"])
@@ -175,12 +175,21 @@ class _Foot:
             block = max(1, int(round(pp.baseline_block_ms * fs / 1000.0)))
             win = max(1, int(round(pp.baseline_window_s * 1000.0 / pp.baseline_block_ms)))
             m = (win + 2) * block
+            amp = None
+            if pp.baseline_standing_window_s is not None:  # standing exclusion: whole-record amplitude, wider margin
+                amp = baseline.walking_amplitude(total, sampling_rate_hz=fs, block_ms=pp.baseline_block_ms,
+                                                 standing_window_s=pp.baseline_standing_window_s)
+                size = max(1, int(round(pp.baseline_standing_window_s * 1000.0 / pp.baseline_block_ms)))
+                m += (2 * size + int(round(pp.baseline_standing_max_s * 1000.0 / pp.baseline_block_ms)) + 2) * block
             core = block * max(1, core_1d // block)
             b_min, b_max = np.inf, -np.inf
             for a, b in _grid(n, core):
                 lo, hi = max(0, a - m), min(n, b + m)
                 base = preprocess.lower_envelope(total[lo:hi], sampling_rate_hz=fs, block_ms=pp.baseline_block_ms,
-                                                 window_s=pp.baseline_window_s, quantile=pp.baseline_quantile)
+                                                 window_s=pp.baseline_window_s, quantile=pp.baseline_quantile,
+                                                 standing_window_s=pp.baseline_standing_window_s,
+                                                 standing_fraction=pp.baseline_standing_fraction,
+                                                 standing_max_s=pp.baseline_standing_max_s, amplitude=amp)
                 core_base = base[a - lo: b - lo]
                 self.load[a:b] = total[a:b] - core_base
                 b_min, b_max = min(b_min, float(core_base.min())), max(b_max, float(core_base.max()))
