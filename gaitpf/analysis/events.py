@@ -133,6 +133,10 @@ class EventParams:
         calibrated signal (``calibrated=True``: newtons, where the contact level is a force),
         ``"steep"`` otherwise (uncalibrated FSR footswitches, whose low range is dominated by
         the sensor's threshold and pre-load; the gaitndd tables ignore slow ramps there).
+    split_depth, split_edge : float
+        Merged stances (:mod:`gaitpf.analysis.merged`): a valley this deep (fraction of the
+        peak height above the swing floor) between two contralateral contacts splits the
+        stance; else it is a pivot turn. Defaults 0.7 and 0.1.
     use_body_weight : bool
         Take ``S`` = body weight for calibrated (N) signals when the recording knows the body
         mass. Default False: events then never depend on demographic metadata (a
@@ -163,6 +167,8 @@ class EventParams:
     swing_floor_window_ms: float = 1000.0
     ambiguity_ms: float = 20.0
     use_body_weight: bool = False
+    split_depth: float = 0.7
+    split_edge: float = 0.1
     ic_rule: str = "auto"
 
     def __post_init__(self) -> None:
@@ -184,6 +190,7 @@ class EventParams:
             and self.plateau_window_ms > 0 and self.plateau_min_samples >= 1
             and self.swing_floor_window_ms > 0 and self.ambiguity_ms >= 0
             and self.ic_rule in ("auto", "contact", "steep")
+            and 0 < self.split_depth <= 1 and 0 <= self.split_edge < 1
         )
         if not ok:
             raise SignalError(

@@ -6,10 +6,11 @@ and per record by ``benchmarks/validate_physionet.py``:
 * ``loaded_to_pct`` – % of toe-offs at which the load is still above the floor of the
   following swing by more than ``EventParams.plateau_fraction`` (column ``to_loaded``):
   a toe-off placed on a terminal plateau or a shoulder. Goal ≤ 1 %.
-* ``alternation_breaks_pct`` – % of the strides of a foot inside walking bouts (not
-  ``pause``/``gap``) that do not hold exactly one initial contact of the other foot
-  (left/right alternation broken: a missed or merged stance, an extra event; such a stride
-  is then never ``steady``). Goal ≤ 0.5 %. NaN with one foot.
+* ``alternation_breaks_pct`` – % of the walking strides of a foot (no ``gap``, stride
+  time ≤ ``WALKING_MAX_STRIDE_S`` = 4 s: not a standing stop) that do not hold exactly
+  one initial contact of the other foot (left/right alternation broken: a missed or
+  merged stance, an extra event; such a stride is never ``steady``). Goal ≤ 0.5 %. NaN
+  with one foot.
 * ``ic_ambiguous`` / ``to_ambiguous`` – number of strides whose IC / TO is flagged
   ambiguous by the event stage (:mod:`gaitpf.analysis.events_edges`).
 * Variability: coefficient of variation ``CV = 100 · SD / mean`` (%; SD with ddof = 1)
@@ -25,6 +26,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["variability", "self_checks", "CV_METRICS"]
+
+#: Strides longer than this (s) are stops, not walking, for the alternation check.
+WALKING_MAX_STRIDE_S = 4.0
 
 #: Metrics whose CV is reported per side.
 CV_METRICS: tuple[str, ...] = ("stride_time_s", "stance_time_s", "swing_time_s")
@@ -51,7 +55,8 @@ def variability(table: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 
 def _alternation_breaks(own: pd.DataFrame, other: pd.DataFrame) -> float:
-    st = own[own["bout_id"].to_numpy() >= 0]
+    walking = (own["label"].to_numpy(dtype=object) != "gap") & (own["stride_time_s"].to_numpy(float) <= WALKING_MAX_STRIDE_S)
+    st = own[walking]
     if len(st) == 0 or len(other) == 0:
         return float("nan")
     c_ic = np.unique(np.concatenate([other["ic_s"].to_numpy(float), other["next_ic_s"].to_numpy(float)[-1:]]))

@@ -20,6 +20,8 @@ Analysis: Normal and Pathological Function*, 2nd ed.). With ``t_ic, t_to, t_next
 * ``ic_ambiguous`` / ``to_ambiguous``: the stride's IC / TO has two defensible placements
   more than ``EventParams.ambiguity_ms`` apart (see :mod:`gaitpf.analysis.events_edges`);
   ``ic_alt_s`` / ``to_alt_s`` = the other placement (s; the event itself when not ambiguous).
+* ``turn``: the stance is a pivot turn (the foot stayed loaded across a contralateral
+  step; :mod:`gaitpf.analysis.merged`); such strides are not steady.
 * ``to_loaded``: the load at TO is still clearly above the following swing floor (a
   self-check: see :mod:`gaitpf.analysis.selfcheck`).
 
@@ -54,7 +56,7 @@ STRIDE_COLUMNS: tuple[str, ...] = (
     "stride_time_s", "stance_time_s", "swing_time_s", "stance_pct", "swing_pct",
     "step_time_s", "initial_double_support_s", "terminal_double_support_s",
     "double_support_s", "single_support_s", "cadence_spm", "bout_id", "label", "steady",
-    "ic_ambiguous", "to_ambiguous", "ic_alt_s", "to_alt_s", "to_loaded",
+    "ic_ambiguous", "to_ambiguous", "ic_alt_s", "to_alt_s", "to_loaded", "turn",
 )  # fmt: skip
 
 LABELS: tuple[str, ...] = ("steady", "bout_start", "bout_end", "pause", "turn_or_outlier", "gap", "incomplete")
@@ -116,7 +118,7 @@ def _empty() -> pd.DataFrame:
             cols[c] = pd.Series(dtype=object)
         elif c in ("stride_no", "ic_idx", "to_idx", "next_ic_idx", "bout_id"):
             cols[c] = pd.Series(dtype=np.int64)
-        elif c in ("steady", "ic_ambiguous", "to_ambiguous", "to_loaded"):
+        elif c in ("steady", "ic_ambiguous", "to_ambiguous", "to_loaded", "turn"):
             cols[c] = pd.Series(dtype=bool)
         else:
             cols[c] = pd.Series(dtype=float)
@@ -142,7 +144,8 @@ def _own_strides(side: str, st: pd.DataFrame, t: np.ndarray, gap: np.ndarray | N
     return {"ic": ic, "to": to, "next": nxt, "ic_s": t[ic], "to_s": t[to], "next_s": t[nxt], "gap": has_gap,
             "ic_amb": ic_alt != ic if m else np.zeros(0, bool), "to_amb": to_alt != to if m else np.zeros(0, bool),
             "ic_alt_s": t[ic_alt], "to_alt_s": t[to_alt],
-            "to_loaded": st["to_loaded"].to_numpy(bool)[:-1] if "to_loaded" in st else np.zeros(m, bool)}
+            "to_loaded": st["to_loaded"].to_numpy(bool)[:-1] if "to_loaded" in st else np.zeros(m, bool),
+            "turn": st["turn"].to_numpy(bool)[:-1] if "turn" in st else np.zeros(m, bool)}
 
 
 def _contralateral(own: dict[str, np.ndarray], c_ic_s: np.ndarray, c_to_s: np.ndarray) -> dict[str, np.ndarray]:
@@ -244,7 +247,7 @@ def build_stride_table(
         stride = o["next_s"] - o["ic_s"]
         stance = o["to_s"] - o["ic_s"]
         swing = o["next_s"] - o["to_s"]
-        turn = o["turn"] if "turn" in o else np.zeros(m, bool)
+        turn = o["turn"]
         label, bout, steady = select_steady(stride, swing, o["gap"], incomplete, turn, params=params)
         ds = c["ids"] + c["tds"]
         parts.append(
@@ -276,6 +279,7 @@ def build_stride_table(
                 "ic_alt_s": o["ic_alt_s"],
                 "to_alt_s": o["to_alt_s"],
                 "to_loaded": o["to_loaded"],
+                "turn": o["turn"],
             }
         )
     if not parts:

@@ -344,6 +344,9 @@ def analyze_hdf5_chunked(
             raise SchemaError(f"{p}: left and right feet have different sampling rates {sorted(rates)} Hz")
         fs = rates.pop()
         stances = {s: ft.stances(params, bw_n) for s, ft in feet.items()}
+        from ..analysis import merged
+        stances = merged.split_merged_stances(stances, {s: ft.load for s, ft in feet.items()},
+                                              sampling_rate_hz=fs, params=params.events)
         table = strides_mod.build_stride_table(
             stances, times_s={s: ft.time_s for s, ft in feet.items()}, sampling_rate_hz=fs,
             params=params.strides, gap_before={s: ft.gap for s, ft in feet.items()})
