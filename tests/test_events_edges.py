@@ -86,3 +86,27 @@ def test_ambiguity_tolerance_is_a_parameter():
     wide = dataclasses.replace(EventParams(), ambiguity_ms=200.0)
     out = detect_stance_phases(load, sampling_rate_hz=FS, params=wide, calibrated=True)
     assert not out["ic_ambiguous"].any()
+
+
+def test_events_do_not_depend_on_a_demographics_file_beside_the_walk(tmp_path):
+    # a demographics.txt beside gaitpdb walks gives the recording a body mass; the events
+    # must not change with it (the thresholds follow the signal unless use_body_weight)
+    import shutil
+    from pathlib import Path
+
+    from gaitpf.analysis import AnalysisParams, analyze
+    from gaitpf.io.gaitpdb import read_gaitpdb
+
+    src = Path(__file__).parent / "data" / "gaitpdb" / "JuPt02_01.txt"
+    alone = tmp_path / "JuPt02_01.txt"
+    shutil.copy(src, alone)
+    with_bw, without = read_gaitpdb(src), read_gaitpdb(alone)
+    assert with_bw.body_mass_kg is not None and without.body_mass_kg is None
+    cols = ["ic_idx", "to_idx", "stride_time_s", "stance_pct", "label"]
+    a, b = analyze(with_bw).strides[cols], analyze(without).strides[cols]
+    assert a.equals(b)
+    # the body-weight scale is still available, explicitly, and it does move the events
+    # (which is why it must not switch on by itself when a file happens to lie beside the walk)
+    explicit = AnalysisParams(events=dataclasses.replace(EventParams(), use_body_weight=True))
+    c = analyze(with_bw, explicit).strides[cols]
+    assert len(c) > 0 and not c[["ic_idx", "to_idx"]].equals(a[["ic_idx", "to_idx"]])
