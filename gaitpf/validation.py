@@ -38,6 +38,8 @@ Metrics per record (errors = ours − reference):
   stride time (the reference gives no right IC times, so this gates the right side as
   the 20 ms IC match gates the left); ``right_matched_pct`` = % of steady reference rows
   whose paired right stride passes the gate;
+* ``left_ic_or_alt_within_tol`` – reference left ICs within ``tol_s`` of a detected IC or
+  of the alternative placement of an IC flagged ambiguous (``ic_alt_s``);
 * ``left/right_stance_median_ms``, ``left/right_swing_median_ms`` – the median |error|
   over the same rows (robust to a few wrong events);
 * stance/swing SI and GA (``symmetry_index_pct``, ``gait_asymmetry_pct`` of the left and
@@ -133,6 +135,16 @@ def _ms(x: np.ndarray) -> float:
     x = np.asarray(x, dtype=float)
     x = x[np.isfinite(x)]
     return float(np.mean(np.abs(x)) * 1000.0) if len(x) else float("nan")
+
+
+def _alt_match(left: pd.DataFrame, ref_ic: np.ndarray, tol: float) -> np.ndarray:
+    """Reference ICs within ``tol`` of the alternative placement of one of our ambiguous ICs."""
+    if "ic_ambiguous" not in left or len(left) == 0:
+        return np.zeros(len(ref_ic), bool)
+    amb = left[left["ic_ambiguous"].to_numpy(bool)]
+    alt = np.sort(amb["ic_alt_s"].to_numpy(float))
+    _, err = _nearest(alt, ref_ic)
+    return np.abs(err) <= tol
 
 
 def _med_ms(x: np.ndarray) -> float:
@@ -233,6 +245,7 @@ def record_metrics(table: pd.DataFrame, ref: pd.DataFrame, rule: ValidationRule 
         "left_swing_median_ms": _med_ms(l_swing_err[sel_l]),
         "right_swing_median_ms": _med_ms(r_swing_err[sel_r]),
         "left_ic_within_tol": int(m_end.sum()),
+        "left_ic_or_alt_within_tol": int((m_end | _alt_match(left, rs["left_next_ic_s"].to_numpy(), tol)).sum()),
     }
     ref_steady = rs[steady]
     for phase in ("stance", "swing"):

@@ -110,3 +110,15 @@ def test_events_do_not_depend_on_a_demographics_file_beside_the_walk(tmp_path):
     explicit = AnalysisParams(events=dataclasses.replace(EventParams(), use_body_weight=True))
     c = analyze(with_bw, explicit).strides[cols]
     assert len(c) > 0 and not c[["ic_idx", "to_idx"]].equals(a[["ic_idx", "to_idx"]])
+
+
+def test_heel_bump_kink_is_the_alternative_of_an_ambiguous_contact():
+    # steep rise to a heel bump at 0.35 of the peak, plateau 50 ms, then the steep main rise:
+    # the gaitndd tables mark such contacts sometimes at the first rise, sometimes at the kink
+    stance = np.concatenate([np.linspace(0.12, 0.35, 3), np.full(5, 0.35), np.linspace(0.5, 1.0, 4),
+                             np.ones(40), np.linspace(0.7, 0.0, 5)])
+    load, starts = _walk(stance)
+    out = detect_stance_phases(load, sampling_rate_hz=FS, params=EventParams())
+    assert out["ic_idx"].tolist() == starts                          # first rise
+    assert out["ic_ambiguous"].all()
+    assert out["ic_alt_idx"].tolist() == [a + 8 for a in starts]      # first sample of the main rise

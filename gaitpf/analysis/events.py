@@ -57,7 +57,7 @@ import pandas as pd
 
 from ..errors import SignalError
 from .baseline import _interp_blocks, _rolling_quantile
-from .events_edges import first_sustained_loading, terminal_plateau
+from .events_edges import first_sustained_loading, loading_kink, terminal_plateau
 from .events_edges import runs as _runs
 from .events_edges import window as _window
 
@@ -133,6 +133,10 @@ class EventParams:
         calibrated signal (``calibrated=True``: newtons, where the contact level is a force),
         ``"steep"`` otherwise (uncalibrated FSR footswitches, whose low range is dominated by
         the sensor's threshold and pre-load; the gaitndd tables ignore slow ramps there).
+    kink_fraction, kink_window_ms : float
+        A loading plateau before the load reaches ``kink_fraction`` (default 0.6) of the
+        stance's peak within ``kink_window_ms`` (default 300) of IC is a kink: the
+        alternative placement of an ambiguous IC.
     split_depth, split_edge : float
         Merged stances (:mod:`gaitpf.analysis.merged`): a valley this deep (fraction of the
         peak height above the swing floor) between two contralateral contacts splits the
@@ -168,6 +172,8 @@ class EventParams:
     ambiguity_ms: float = 20.0
     use_body_weight: bool = False
     split_depth: float = 0.7
+    kink_fraction: float = 0.6
+    kink_window_ms: float = 300.0
     split_edge: float = 0.1
     ic_rule: str = "auto"
 
@@ -191,6 +197,7 @@ class EventParams:
             and self.swing_floor_window_ms > 0 and self.ambiguity_ms >= 0
             and self.ic_rule in ("auto", "contact", "steep")
             and 0 < self.split_depth <= 1 and 0 <= self.split_edge < 1
+            and 0 < self.kink_fraction <= 1 and self.kink_window_ms > 0
         )
         if not ok:
             raise SignalError(
@@ -420,6 +427,7 @@ def detect_stance_phases(
     to_fall = np.where(to_plateau != to, to, to_fall)
     to = to_plateau
     amb = params.ambiguity_ms * sampling_rate_hz / 1000.0
-    ic_alt = np.where(np.abs(ic_steep - ic) > amb, ic_steep, ic)
+    kink = loading_kink(u, ic, to, fs=sampling_rate_hz, params=params)
+    ic_alt = np.where(np.abs(ic_steep - ic) > amb, ic_steep, np.where(kink - ic > amb, kink, ic))
     to_alt = np.where(to - to_fall > amb, to_fall, to)
     return _stance_frame(ic, to, ic_alt, to_alt, to_loaded)
