@@ -68,11 +68,21 @@ def _rolling_quantile(x: np.ndarray, win: int, quantile: float) -> np.ndarray:
     return out
 
 
-def _block_extrema(x: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Finite-filled block minima and maxima (for the window ranges; NaN → median)."""
-    n_blocks = math.ceil(len(x) / block)
+def _block_extrema(x: np.ndarray, block: int, mins: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Finite-filled block minima and maxima (for the window ranges; NaN → median).
+
+    ``mins``: the block minima when already known (NaN-free input)."""
+    n = len(x)
+    n_blocks = math.ceil(n / block)
+    full = n // block
+    if mins is not None and not np.isnan(mins).any():
+        hi = np.empty(n_blocks)
+        np.maximum.reduce(x[: full * block].reshape(full, block), axis=1, out=hi[:full])
+        if full < n_blocks:
+            hi[full] = np.max(x[full * block:])
+        return mins, hi
     padded = np.full(n_blocks * block, np.nan)
-    padded[: len(x)] = x
+    padded[:n] = x
     grid = padded.reshape(n_blocks, block)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -150,7 +160,7 @@ def lower_envelope(
     standing = np.zeros(n_blocks, bool)
     if standing_window_s is not None and n_blocks > 1:
         size = max(1, int(round(standing_window_s * 1000.0 / block_ms)))
-        lo, hi = _block_extrema(np.asarray(x, dtype=np.float64), block)
+        lo, hi = _block_extrema(np.asarray(x, dtype=np.float64), block, mins)
         amp = (float(np.quantile(_window_ranges(lo, hi, size), AMPLITUDE_QUANTILE))
                if amplitude is None else float(amplitude))
         standing = standing_blocks(lo, hi, size=size, amplitude=amp, fraction=standing_fraction,

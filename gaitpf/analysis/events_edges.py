@@ -130,10 +130,10 @@ def terminal_plateau(
     nxt = np.concatenate([ic[1:], [n - 1]])
     reach = np.minimum(nxt - 1, to + _samples(params.swing_floor_window_ms, fs))
     reach = np.maximum(reach, to)
-    # floor of the following swing: min over [to, reach]
-    width = int(max(0, (reach - to).max()))
-    idx, vals = window(u, to, reach, width, forward=True)
-    floor = vals.min(axis=1)
+    # floor of the following swing: min over [to, reach] (disjoint, ordered segments)
+    bounds = np.empty(2 * m, dtype=np.int64)
+    bounds[0::2], bounds[1::2] = to, reach + 1
+    floor = np.minimum.reduceat(np.append(u, np.inf), bounds)[0::2]
     loaded = (u[to] - floor) > params.plateau_fraction
     out = to.copy()
     win = _samples(params.plateau_window_ms, fs)

@@ -54,30 +54,34 @@ def variability(table: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def _alternation_breaks(own: pd.DataFrame, other: pd.DataFrame) -> float:
-    walking = (own["label"].to_numpy(dtype=object) != "gap") & (own["stride_time_s"].to_numpy(float) <= WALKING_MAX_STRIDE_S)
-    st = own[walking]
-    if len(st) == 0 or len(other) == 0:
+def _alternation_breaks(ic_s: np.ndarray, next_s: np.ndarray, walking: np.ndarray, c_ic: np.ndarray) -> float:
+    if not walking.any() or c_ic.size == 0:
         return float("nan")
-    c_ic = np.unique(np.concatenate([other["ic_s"].to_numpy(float), other["next_ic_s"].to_numpy(float)[-1:]]))
-    n_inside = np.searchsorted(c_ic, st["next_ic_s"].to_numpy(float)) - np.searchsorted(c_ic, st["ic_s"].to_numpy(float))
+    n_inside = np.searchsorted(c_ic, next_s[walking]) - np.searchsorted(c_ic, ic_s[walking])
     return float(100.0 * np.mean(n_inside != 1))
 
 
 def self_checks(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """``{side: {loaded_to_pct, alternation_breaks_pct, ic_ambiguous, to_ambiguous, n_strides}}``."""
+    """``{side: {n_strides, loaded_to_pct, alternation_breaks_pct, ic_ambiguous, to_ambiguous}}``."""
+    side = table["side"].to_numpy(dtype=object)
+    ic_s = table["ic_s"].to_numpy(dtype=float)
+    next_s = table["next_ic_s"].to_numpy(dtype=float)
+    walking = (table["label"].to_numpy(dtype=object) != "gap") & (
+        table["stride_time_s"].to_numpy(dtype=float) <= WALKING_MAX_STRIDE_S)
+    flags = {c: (table[c].to_numpy(dtype=bool) if c in table else np.zeros(len(table), bool))
+             for c in ("to_loaded", "ic_ambiguous", "to_ambiguous")}
     out: dict[str, dict[str, Any]] = {}
     for s in ("left", "right"):
-        own = table[table["side"] == s]
-        if len(own) == 0:
+        own = side == s
+        if not own.any():
             continue
-        other = table[table["side"] == ("right" if s == "left" else "left")]
-        col = (lambda c: own[c].to_numpy(dtype=bool) if c in own else np.zeros(len(own), bool))
+        oth = side == ("right" if s == "left" else "left")
+        c_ic = np.unique(np.concatenate([ic_s[oth], next_s[oth][-1:]])) if oth.any() else np.zeros(0)
         out[s] = {
-            "n_strides": int(len(own)),
-            "loaded_to_pct": float(100.0 * col("to_loaded").mean()),
-            "alternation_breaks_pct": _alternation_breaks(own, other),
-            "ic_ambiguous": int(col("ic_ambiguous").sum()),
-            "to_ambiguous": int(col("to_ambiguous").sum()),
+            "n_strides": int(own.sum()),
+            "loaded_to_pct": float(100.0 * flags["to_loaded"][own].mean()),
+            "alternation_breaks_pct": _alternation_breaks(ic_s[own], next_s[own], walking[own], c_ic),
+            "ic_ambiguous": int(flags["ic_ambiguous"][own].sum()),
+            "to_ambiguous": int(flags["to_ambiguous"][own].sum()),
         }
     return out
