@@ -37,7 +37,9 @@ import pandas as pd
 __all__ = ["split_merged_stances"]
 
 
-def _split_one(load: np.ndarray, st: pd.DataFrame, other_ic: np.ndarray, *, fs: float, params: Any) -> tuple[pd.DataFrame, bool]:
+def _split_one(
+    load: np.ndarray, st: pd.DataFrame, other_ic: np.ndarray, *, fs: float, params: Any
+) -> tuple[pd.DataFrame, bool]:
     """One pass over the stances of one foot; returns the new table and whether it changed."""
     ic = st["ic_idx"].to_numpy(np.int64)
     to = st["to_idx"].to_numpy(np.int64)
