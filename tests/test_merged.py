@@ -70,3 +70,25 @@ def test_normal_walking_is_left_alone():
     for s in ("left", "right"):
         assert after[s]["ic_idx"].tolist() == before[s]["ic_idx"].tolist()
         assert not after[s]["turn"].any()
+
+
+def test_chunked_analysis_with_split_and_turn_equals_whole_file(tmp_path):
+    import pandas as pd
+
+    from gaitpf.analysis import analyze
+    from gaitpf.batch.chunked import analyze_hdf5_chunked
+    from gaitpf.io import read_recording, write_recording
+    from gaitpf.model import FootSignals, Recording
+
+    left, right, _, _ = _feet(valley=0.15, at=5, n_strides=60)
+    pivot, _, l_ic, _ = _feet(valley=0.45, at=40, n_strides=60)
+    left[l_ic[40]: l_ic[41]] = pivot[l_ic[40]: l_ic[41]]
+    feet = {s: FootSignals(s, np.column_stack([v * 0.7, v * 0.3]).astype(np.float32), "au", FS)
+            for s, v in (("left", left), ("right", right))}
+    path = tmp_path / "merged.h5"
+    write_recording(path, Recording(feet=feet, subject_id="merged"))
+    whole = analyze(read_recording(path))
+    chunked, _ = analyze_hdf5_chunked(path, chunk_samples=300)
+    pd.testing.assert_frame_equal(chunked.strides, whole.strides, check_exact=True)
+    assert whole.strides["turn"].sum() == 1
+    assert whole.summary["self_checks"]["left"]["alternation_breaks_pct"] == 0.0

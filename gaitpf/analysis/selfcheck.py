@@ -7,7 +7,8 @@ and per record by ``benchmarks/validate_physionet.py``:
   following swing by more than ``EventParams.plateau_fraction`` (column ``to_loaded``):
   a toe-off placed on a terminal plateau or a shoulder. Goal ≤ 1 %.
 * ``alternation_breaks_pct`` – % of the walking strides of a foot (no ``gap``, stride
-  time ≤ ``WALKING_MAX_STRIDE_S`` = 4 s: not a standing stop) that do not hold exactly
+  time ≤ ``WALKING_MAX_STRIDE_S`` = 4 s: not a standing stop; not a labelled pivot
+  ``turn``) that do not hold exactly
   one initial contact of the other foot (left/right alternation broken: a missed or
   merged stance, an extra event; such a stride is never ``steady``). Goal ≤ 0.5 %. NaN
   with one foot.
@@ -69,7 +70,8 @@ def self_checks(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
     walking = (table["label"].to_numpy(dtype=object) != "gap") & (
         table["stride_time_s"].to_numpy(dtype=float) <= WALKING_MAX_STRIDE_S)
     flags = {c: (table[c].to_numpy(dtype=bool) if c in table else np.zeros(len(table), bool))
-             for c in ("to_loaded", "ic_ambiguous", "to_ambiguous")}
+             for c in ("to_loaded", "ic_ambiguous", "to_ambiguous", "turn")}
+    walking &= ~flags["turn"]   # a labelled pivot turn holds two contralateral contacts by nature
     out: dict[str, dict[str, Any]] = {}
     for s in ("left", "right"):
         own = side == s
