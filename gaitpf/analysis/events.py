@@ -351,14 +351,14 @@ def detect_stance_phases(
     to = np.clip(np.maximum(to_fall, to_tail), last_high, to_level)
 
     ok = ic_found & to_found & (starts > 0) & (ends < n) & (ic > 0) & (to < n - 1) & (to > ic)
-    ic, to, ic_steep, to_fall = ic[ok], to[ok], ic_other[ok], to_fall[ok]
+    ic, to, ic_other, to_fall = ic[ok], to[ok], ic_other[ok], to_fall[ok]
     if len(ic) == 0:
         return empty_stances()
 
     # merge stances separated by a too-short swing (flicker)
     min_swing = params.min_swing_ms * sampling_rate_hz / 1000.0
     new_group = np.concatenate([[True], (ic[1:] - to[:-1]) >= min_swing])
-    ic, ic_steep = ic[new_group], ic_steep[new_group]
+    ic, ic_other = ic[new_group], ic_other[new_group]
     last = np.concatenate([np.flatnonzero(new_group)[1:], [len(to)]]) - 1
     to = np.maximum.reduceat(to, np.flatnonzero(new_group))
     to_fall = np.minimum(to_fall[last], to)
@@ -372,13 +372,13 @@ def detect_stance_phases(
     ok &= np.searchsorted(bad_idx, hi) == np.searchsorted(bad_idx, lo)
     loaded_cum = np.concatenate([[0], np.cumsum(u > params.low_fraction)])
     ok &= (loaded_cum[to] - loaded_cum[ic]) >= params.min_loaded_fraction * (to - ic)
-    ic, to, ic_steep, to_fall = ic[ok], to[ok], ic_steep[ok], to_fall[ok]
+    ic, to, ic_other, to_fall = ic[ok], to[ok], ic_other[ok], to_fall[ok]
     # TO on a terminal plateau (needs the next IC: after the bounds)
     to_plateau, to_loaded = terminal_plateau(u, ic, to, fs=sampling_rate_hz, params=params)
     to_fall = np.where(to_plateau != to, to, to_fall)
     to = to_plateau
     amb = params.ambiguity_ms * sampling_rate_hz / 1000.0
     kink = loading_kink(u, ic, to, fs=sampling_rate_hz, params=params)
-    ic_alt = np.where(np.abs(ic_steep - ic) > amb, ic_steep, np.where(kink - ic > amb, kink, ic))
+    ic_alt = np.where(np.abs(ic_other - ic) > amb, ic_other, np.where(kink - ic > amb, kink, ic))
     to_alt = np.where(to - to_fall > amb, to_fall, to)
     return _stance_frame(ic, to, ic_alt, to_alt, to_loaded)
