@@ -33,7 +33,15 @@ Metrics per record (errors = ours − reference):
 * ``right_stride_mae_ms``, ``left/right_stance_mae_ms``, ``left/right_swing_mae_ms`` –
   mean |error| over reference rows that are steady, whose left stride is matched, and
   whose paired stride of that foot our bout detection also calls steady (a missed or
-  extra contact makes our stride a pause/outlier and shows in recall/precision);
+  extra contact makes our stride a pause/outlier and shows in recall/precision); the
+  right stride must also be within ``right_gate_s`` (±100 ms) of the reference right
+  stride time (the reference gives no right IC times, so this gates the right side as
+  the 20 ms IC match gates the left); ``right_matched_pct`` = % of steady reference rows
+  whose paired right stride passes the gate;
+* ``left_ic_or_alt_within_tol`` – reference left ICs within ``tol_s`` of a detected IC or
+  of the alternative placement of an IC flagged ambiguous (``ic_alt_s``);
+* ``left/right_stance_median_ms``, ``left/right_swing_median_ms`` – the median |error|
+  over the same rows (robust to a few wrong events);
 * stance/swing SI and GA (``symmetry_index_pct``, ``gait_asymmetry_pct`` of the left and
   right means) from our steady strides and from the steady reference rows, and their
   absolute difference in percentage points.
@@ -57,6 +65,8 @@ class ValidationRule:
     """Matching tolerance and steady-walking rule (defaults = the project's targets)."""
 
     tol_s: float = 0.020
+    #: a paired right stride whose time differs from the reference by more is not a match
+    right_gate_s: float = 0.100
     #: the stride table's own median rule, applied to the reference table too
     strides: StrideParams = field(default_factory=StrideParams)
 
@@ -127,6 +137,22 @@ def _ms(x: np.ndarray) -> float:
     return float(np.mean(np.abs(x)) * 1000.0) if len(x) else float("nan")
 
 
+def _alt_match(left: pd.DataFrame, ref_ic: np.ndarray, tol: float) -> np.ndarray:
+    """Reference ICs within ``tol`` of the alternative placement of one of our ambiguous ICs."""
+    if "ic_ambiguous" not in left or len(left) == 0:
+        return np.zeros(len(ref_ic), bool)
+    amb = left[left["ic_ambiguous"].to_numpy(bool)]
+    alt = np.sort(amb["ic_alt_s"].to_numpy(float))
+    _, err = _nearest(alt, ref_ic)
+    return np.abs(err) <= tol
+
+
+def _med_ms(x: np.ndarray) -> float:
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(np.median(np.abs(x)) * 1000.0) if len(x) else float("nan")
+
+
 def _side_means(table: pd.DataFrame, col: str) -> tuple[float, float]:
     steady = table[table["steady"].to_numpy(bool)]
     left = steady.loc[steady["side"] == "left", col].mean()
@@ -192,9 +218,12 @@ def record_metrics(table: pd.DataFrame, ref: pd.DataFrame, rule: ValidationRule 
         r_stride_err = np.where(has, rrow["stride_time_s"].to_numpy() - rs["right_stride_s"].to_numpy(), np.nan)
         r_stance_err = np.where(has, rrow["stance_time_s"].to_numpy() - rs["right_stance_s"].to_numpy(), np.nan)
         r_swing_err = np.where(has, rrow["swing_time_s"].to_numpy() - rs["right_swing_s"].to_numpy(), np.nan)
-        sel_r = sel & has & rrow["steady"].to_numpy(bool)
+        # gate as on the left: a right stride whose time is off by more than right_gate_s is
+        # a missed/extra right contact, not a timing error (counted in right_matched_pct)
+        r_ok = has & (np.abs(r_stride_err) <= rule.right_gate_s)
+        sel_r = sel & r_ok & rrow["steady"].to_numpy(bool)
     else:
-        sel_r = np.zeros(len(rs), bool)
+        sel_r = r_ok = np.zeros(len(rs), bool)
         r_stride_err = r_stance_err = r_swing_err = np.full(len(rs), np.nan)
 
     out: dict[str, Any] = {
@@ -210,6 +239,13 @@ def record_metrics(table: pd.DataFrame, ref: pd.DataFrame, rule: ValidationRule 
         "right_stance_mae_ms": _ms(r_stance_err[sel_r]),
         "left_swing_mae_ms": _ms(l_swing_err[sel_l]),
         "right_swing_mae_ms": _ms(r_swing_err[sel_r]),
+        "right_matched_pct": float(100.0 * r_ok[steady].mean()) if steady.any() else float("nan"),
+        "left_stance_median_ms": _med_ms(l_stance_err[sel_l]),
+        "right_stance_median_ms": _med_ms(r_stance_err[sel_r]),
+        "left_swing_median_ms": _med_ms(l_swing_err[sel_l]),
+        "right_swing_median_ms": _med_ms(r_swing_err[sel_r]),
+        "left_ic_within_tol": int(m_end.sum()),
+        "left_ic_or_alt_within_tol": int((m_end | _alt_match(left, rs["left_next_ic_s"].to_numpy(), tol)).sum()),
     }
     ref_steady = rs[steady]
     for phase in ("stance", "swing"):

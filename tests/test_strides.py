@@ -65,10 +65,11 @@ def test_labels_bouts_and_steady():
     left = tab[tab["side"] == "left"]
     # first left stride has no right IC before it: contralateral incomplete
     assert left["label"].iloc[0] == "incomplete"
-    assert left["label"].iloc[-1] == "bout_end"
-    assert left["label"].iloc[1:-1].eq("steady").all() and left["steady"].iloc[1:-1].all()
+    # gait initiation/termination: the first/last two strides of the bout (bout_edge_strides = 2)
+    assert left["label"].iloc[-2:].eq("bout_end").all() and left["label"].iloc[1] == "bout_start"
+    assert left["label"].iloc[2:-2].eq("steady").all() and left["steady"].iloc[2:-2].all()
     right = tab[tab["side"] == "right"]
-    assert right["label"].iloc[0] == "bout_start"
+    assert right["label"].iloc[:2].eq("bout_start").all()
     assert not tab.loc[tab["label"] != "steady", "steady"].any()
 
 
@@ -101,7 +102,7 @@ def test_one_foot_only_gives_nan_contralateral_columns():
     assert set(tab["side"]) == {"right"} and len(tab) == 11
     for col in ("step_time_s", "double_support_s", "single_support_s", "initial_double_support_s"):
         assert tab[col].isna().all()
-    assert tab["steady"].sum() == 9
+    assert tab["steady"].sum() == 11 - 2 * StrideParams().bout_edge_strides
 
 
 def test_empty_and_single_stance_give_empty_table_with_columns():

@@ -6,7 +6,8 @@ no h5py/bleak/Qt/asyncio; inputs are never mutated.
 Pipeline per foot::
 
     values (samples x sensors) --preprocess.prepare_load--> PreparedLoad (baseline-free total load)
-      --events.detect_stance_phases--> stances (ic_idx, to_idx)
+      --events.detect_stance_phases--> stances (ic_idx, to_idx, ambiguity flags)
+    both feet --merged.split_merged_stances--> merged stances split, pivot turns flagged
     both feet --strides.build_stride_table--> one row per stride, labelled steady / not
       --kinetics.stride_kinetics--> peak forces, impulse, COP, regional load (where the signal allows)
       --symmetry.*--> SI, SR, GA, SA per metric; PCI; trend symmetry of mean curves
@@ -25,7 +26,7 @@ import pandas as pd
 from .. import __version__
 from ..errors import NoWalkingError, SignalError
 from ..model import QUALITY_GAP_BEFORE, Recording
-from . import events, kinetics, preprocess, strides, symmetry
+from . import events, kinetics, merged, preprocess, selfcheck, strides, symmetry
 
 __all__ = ["AnalysisParams", "AnalysisResult", "analyze", "SUMMARY_METRICS"]
 
@@ -165,14 +166,19 @@ def analyze(
             prep.load,
             sampling_rate_hz=fs,
             params=params.events,
-            body_weight_n=bw_n if foot.unit == "N" else None,
+            body_weight_n=bw_n if (foot.unit == "N" and params.events.use_body_weight) else None,
             invalid=prep.invalid,
+            calibrated=foot.unit == "N",
         )
         return prep, stance
 
     per_foot = _map_feet(foot_events, sides, n_threads)
     prepared = {side: prep for side, (prep, _) in zip(sides, per_foot)}
     stances = {side: stance for side, (_, stance) in zip(sides, per_foot)}
+    # merged stances split with the other foot's contacts, pivot turns flagged (both feet)
+    stances = merged.split_merged_stances(
+        stances, {s: prepared[s].load for s in sides}, sampling_rate_hz=fs, params=params.events
+    )
     times: dict[str, np.ndarray] = {}
     gaps: dict[str, np.ndarray] = {}
     warnings: list[str] = []
@@ -306,6 +312,9 @@ def _summary(
             }
         else:
             out[metric] = None
+    # stride/stance/swing CV per side (first-class variability metrics) and reference-free self-checks
+    out["variability"] = {s: {k: _clean(v) for k, v in d.items()} for s, d in selfcheck.variability(table).items()}
+    out["self_checks"] = {s: {k: _clean(v) for k, v in d.items()} for s, d in selfcheck.self_checks(table).items()}
     out["pci_pct"] = _clean(pci["pci_pct"]) if pci else None
     out["pci"] = {k: _clean(v) for k, v in pci.items()} if pci else None
     out["trend_symmetry"] = {k: _clean(v) for k, v in trend.items()} if trend else None

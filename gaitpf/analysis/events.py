@@ -25,6 +25,14 @@ Method (hysteresis thresholding with edge refinement; all thresholds scale with 
      ``tail_fraction`` of the local floor after it (slow unloading tails), and not after
      the first sample within ``edge_fraction`` of that floor.
 
+   * Physical edges (:mod:`gaitpf.analysis.events_edges`): IC is moved back to the first
+     *sustained* loading of the sole (the rise above the swing floor + ``tail_fraction``
+     that lasts into the stance) where that is earlier (slow heel ramps, low plateaus);
+     TO is moved to the end of a second steep fall when the load still sits on a terminal
+     plateau above the floor of the following swing. Events with two defensible placements
+     more than ``ambiguity_ms`` apart are flagged (``ic_ambiguous``/``to_ambiguous``, the
+     other placement in ``ic_alt_idx``/``to_alt_idx``).
+
    Rates are in units of the load scale per second, so the same defaults hold at 100 Hz
    (gaitpdb, newtons, swing exactly 0) and at 300 Hz (gaitndd, arbitrary units). A clean
    square wave gives IC = first loaded sample and TO = first unloaded sample.
@@ -34,58 +42,27 @@ Method (hysteresis thresholding with edge refinement; all thresholds scale with 
    ``min_loaded_fraction`` of their samples (noise bursts); stances cut by the recording's start/end or
    touching an ``invalid`` sample are dropped.
 
-Convention found on the gaitndd reference (.ts) tables (all 16 shared records): the
-reference IC is the first sample of the steep loading rise (median |error| of this rule
-0–3.3 ms per record); the reference TO is the first sample back near the swing floor;
-stance time = t[TO] − t[IC], swing time = t[next IC] − t[TO].
-Where the reference departs from this (measured on all 16 shared records, left foot, whose
-reference events are exact): (a) in ~7–10 % of strides of control5/als3/park10 the
-reference IC sits at the end of a heel "bump" plateau at ~0.3 of the stride's peak, 25–70 ms
-after the first rise, while strides of the same shape elsewhere keep the first rise; no
-per-stride level (0.2–0.5 of the peak) + slope back-track (0.5–1.5 % of the range per
-sample) reproduces both (best ≤ 88 % matched on als3, ≤ 95 % on control5); (b) the
-reference TO is reproduced to 1–2 ms MAE by ONE constant level per record on the
-baseline-free load in 7 records (control2/3/5, park1/2, als3, park10 ≈ 5 ms), but the
-best level differs between records (0.02–0.12 of the median stance peak; 75–275 ADC counts)
-and no single fraction or count fits all, so it is not used here.
-(c) Level estimators (all 16 records; constants fitted leave-one-record-out as
-a + b·feature). IC and TO do not share one level with hysteresis: above the swing minimum
-the reference IC level is *lower* than the TO level in 15/16 records (TO/IC 1.2–7.4, als3
-0.6); one shared level fits both edges only in clean records (control2/3, park1/2). Even
-an oracle TO (and IC) crossing level chosen from the reference per record *and* per foot
-meets every target in only 6/16 records (adds als2, control2, park2). Estimating the
-level from the signal – swing 90th percentile, load 10/30/50 ms after TO, swing noise,
-stance peak, or the level where the load histogram falls below 5/10/20 % of the
-swing-mode density (best, r = 0.83 with the left oracle level) – meets every target in
-≤ 2/16 records (pooled right stance MAE 14.6–18.1 ms vs 15.0, swing-SI error 3.8–5.1 vs
-3.0 pp): the estimate is off by up to 40–70 units, 1–4 samples on the falling edge, which the
-SI targets do not tolerate. A per-stride knee (decrement below 0.2 × the stride's
-steepest, or max distance under the 100–300 ms chord) fits the clean records (≤ 3.5 ms
-MAE) but not the slow tails (als1, hunt2 ≥ 20 ms). None beats the rule above.
-(d) The right-foot stance errors are per-record biases of either sign (hunt3 +23 ms, hunt4
-−40 ms, park10 +40 ms; pairing each reference row with the neighbouring right stride instead
-raises the right stride MAE from 2 to 48–113 ms, so the pairing is right); in hunt4 the bias
-drifts from about −10 to −60 ms over the walk with a steady swing floor. Around the defaults
-(``tail_fraction`` 0.06–0.10 × ``fall_rate_per_s`` 0.75–1.5) the number of records meeting
-every target jumps between 0 and 4 while the pooled errors hardly move: the defaults are
-not tuned to that count.
+Research notes on the reference tables (what the gaitndd authors' events follow, the rules
+that were tried and rejected, grid sensitivity): ``docs/events_research.md``.
 Reference: Hausdorff JM, Ladin Z, Wei JY (1995) Footswitch system for measurement of the
 temporal parameters of gait. J Biomech 28:347-351.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..errors import SignalError
-from .baseline import _interp_blocks, _rolling_quantile
+from .event_scale import block_maxima, load_scale, scale_block_samples, scale_envelope
+from .events_edges import first_sustained_loading, loading_kink, terminal_plateau
+from .events_edges import runs as _runs
+from .events_edges import window as _window
 
 __all__ = [
     "EventParams", "detect_stance_phases", "load_scale", "empty_stances", "block_maxima", "scale_envelope",
-    "scale_block_samples",
+    "scale_block_samples", "STANCE_COLUMNS",
 ]
 
 
@@ -113,11 +90,12 @@ class EventParams:
         TO is not placed before the load is back within this fraction of S of the floor
         (slow unloading tails). Default 0.08.
     min_stance_ms, max_stance_ms : float
-        Bounds of one stance (ms). Defaults 150 and 10000. Stances up to 10 s are kept:
-        a subject who stops and stands still for a few seconds (PhysioNet gaitndd als4,
-        3–6 s) still has a real initial contact that the reference tables count, and the
-        stride across the standing period is labelled a pause by the stride table. Longer
-        loaded stretches (sitting, standing for minutes) are dropped.
+        Bounds of one stance (ms). Defaults 150 and 30000. Stances up to 30 s are kept:
+        a subject who stops and stands still (PhysioNet gaitndd als4: 3–25 s; the
+        baseline no longer absorbs standing, so the standing is one long stance) still has
+        a real initial contact that the reference tables count, and the stride across the
+        standing period is labelled a pause by the stride table. Longer loaded stretches
+        (sitting, standing for minutes) are dropped.
     min_swing_ms : float
         Shorter unloaded gaps are flicker and are merged (ms). Default 100.
     min_loaded_fraction : float
@@ -128,6 +106,44 @@ class EventParams:
         Running upper envelope used as S when no body weight is given.
     min_scale_fraction : float
         S never drops below this fraction of the recording-wide envelope. Default 0.25.
+    contact_fraction : float
+        Contact level: the sole is loaded when above the adjacent swing floor by more than
+        this. Default 0.08.
+    contact_window_ms : float
+        How far back from the confirming crossing the swing floor of the first sustained
+        loading is sought (ms). Default 1000.
+    plateau_fraction, plateau_drop_fraction : float
+        Terminal plateau: load at TO above the following swing floor by more than
+        ``plateau_fraction`` (default 0.15); the second fall drops at least
+        ``plateau_drop_fraction`` (default 0.12).
+    plateau_window_ms : float
+        The second fall must start within this time after TO (ms). Default 400.
+    plateau_min_samples : int
+        The second fall lasts at least this many steep samples. Default 3.
+    swing_floor_window_ms : float
+        The floor of the following swing is sought up to this far after TO (ms). Default 1000.
+    ambiguity_ms : float
+        Two placements of an event further apart than this flag it ambiguous (ms). Default 20.
+    ic_rule : {"auto", "contact", "steep"}
+        Which IC is reported when the sole loads on a slow ramp before the steep rise:
+        ``"contact"`` the first sustained loading (physics), ``"steep"`` the onset of the
+        steep rise (the convention of the PhysioNet gaitndd tables); the other one is then
+        the alternative of an ambiguous IC. ``"auto"`` (default): ``"contact"`` for a
+        calibrated signal (``calibrated=True``: newtons, where the contact level is a force),
+        ``"steep"`` otherwise (uncalibrated FSR footswitches, whose low range is dominated by
+        the sensor's threshold and pre-load; the gaitndd tables ignore slow ramps there).
+    kink_fraction, kink_window_ms : float
+        A loading plateau before the load reaches ``kink_fraction`` (default 0.6) of the
+        stance's peak within ``kink_window_ms`` (default 300) of IC is a kink: the
+        alternative placement of an ambiguous IC.
+    split_depth, split_edge : float
+        Merged stances (:mod:`gaitpf.analysis.merged`): a valley this deep (fraction of the
+        peak height above the swing floor) between two contralateral contacts splits the
+        stance; else it is a pivot turn. Defaults 0.7 and 0.1.
+    use_body_weight : bool
+        Take ``S`` = body weight for calibrated (N) signals when the recording knows the body
+        mass. Default False: events then never depend on demographic metadata (a
+        ``demographics.txt`` beside gaitpdb walks changed stride counts in 45 of 269 walks).
     """
 
     high_fraction: float = 0.3
@@ -138,13 +154,27 @@ class EventParams:
     fall_rate_per_s: float = 1.0
     tail_fraction: float = 0.08
     min_stance_ms: float = 150.0
-    max_stance_ms: float = 10000.0
+    max_stance_ms: float = 30000.0
     min_swing_ms: float = 100.0
     min_loaded_fraction: float = 0.5
     scale_block_ms: float = 100.0
     scale_window_s: float = 10.0
     scale_quantile: float = 0.9
     min_scale_fraction: float = 0.25
+    contact_fraction: float = 0.08
+    contact_window_ms: float = 1000.0
+    plateau_fraction: float = 0.15
+    plateau_drop_fraction: float = 0.12
+    plateau_window_ms: float = 400.0
+    plateau_min_samples: int = 3
+    swing_floor_window_ms: float = 1000.0
+    ambiguity_ms: float = 20.0
+    use_body_weight: bool = False
+    split_depth: float = 0.7
+    kink_fraction: float = 0.6
+    kink_window_ms: float = 300.0
+    split_edge: float = 0.1
+    ic_rule: str = "auto"
 
     def __post_init__(self) -> None:
         ok = (
@@ -160,6 +190,13 @@ class EventParams:
             and self.scale_window_s > 0
             and 0 < self.scale_quantile <= 1
             and 0 < self.min_scale_fraction <= 1
+            and self.contact_window_ms > 0 and 0 < self.contact_fraction < self.high_fraction
+            and 0 < self.plateau_drop_fraction and 0 < self.plateau_fraction
+            and self.plateau_window_ms > 0 and self.plateau_min_samples >= 1
+            and self.swing_floor_window_ms > 0 and self.ambiguity_ms >= 0
+            and self.ic_rule in ("auto", "contact", "steep")
+            and 0 < self.split_depth <= 1 and 0 <= self.split_edge < 1
+            and 0 < self.kink_fraction <= 1 and self.kink_window_ms > 0
         )
         if not ok:
             raise SignalError(
@@ -168,77 +205,25 @@ class EventParams:
             )
 
 
+#: Columns of a stance table: the events, then the ambiguity flags and alternative placements.
+STANCE_COLUMNS: tuple[str, ...] = (
+    "ic_idx", "to_idx", "ic_alt_idx", "to_alt_idx", "ic_ambiguous", "to_ambiguous", "to_loaded",
+)
+
+
 def empty_stances() -> pd.DataFrame:
     """An empty stance table with the contract's columns and dtypes."""
-    return pd.DataFrame({"ic_idx": np.zeros(0, np.int64), "to_idx": np.zeros(0, np.int64)})
+    z = np.zeros(0, np.int64)
+    return _stance_frame(z, z, z, z, np.zeros(0, bool))
 
 
-def scale_block_samples(*, sampling_rate_hz: float, params: EventParams) -> int:
-    """Samples per block of the load scale (``scale_block_ms``, at least 1)."""
-    return max(1, int(round(params.scale_block_ms * sampling_rate_hz / 1000.0)))
-
-
-def block_maxima(load: np.ndarray, block: int) -> np.ndarray:
-    """Maximum of every ``block`` samples (the last block may be shorter), NaN ignored.
-
-    A block without any finite sample gives 0. No padded copy of ``load`` is made.
-    """
-    x = np.asarray(load, dtype=np.float64)
-    n = len(x)
-    full = n // block
-    maxima = np.empty(math.ceil(n / block))
-    # fmax ignores NaN (NaN only for an all-NaN block), as nanmax does
-    np.fmax.reduce(x[: full * block].reshape(full, block), axis=1, out=maxima[:full])
-    if full < maxima.size:
-        maxima[full] = np.fmax.reduce(x[full * block:])
-    return np.where(np.isfinite(maxima), maxima, 0.0)
-
-
-def scale_envelope(maxima: np.ndarray, *, params: EventParams) -> np.ndarray:
-    """The load scale at each block centre, from the block maxima (same unit).
-
-    Centred rolling ``scale_quantile`` over ``scale_window_s`` of the maxima, floored at
-    ``min_scale_fraction`` × their recording-wide ``scale_quantile``. The rolling quantile
-    is pandas' ``rolling(win, center=True, min_periods=1).quantile`` bit for bit (the
-    fast path of :mod:`gaitpf.analysis.baseline`).
-    """
-    win = max(1, int(round(params.scale_window_s * 1000.0 / params.scale_block_ms)))
-    env = _rolling_quantile(maxima, win, params.scale_quantile)
-    overall = float(np.quantile(maxima, params.scale_quantile))
-    return np.maximum(env, params.min_scale_fraction * overall)
-
-
-def load_scale(load: np.ndarray, *, sampling_rate_hz: float, params: EventParams) -> np.ndarray:
-    """Running typical peak stance load, shape (n,), same unit as ``load``.
-
-    Block maxima (``scale_block_ms``, :func:`block_maxima`) → centred rolling
-    ``scale_quantile`` over ``scale_window_s``, floored at ``min_scale_fraction`` × the
-    recording-wide ``scale_quantile`` of block maxima (:func:`scale_envelope`) →
-    interpolated linearly between block centres to every sample (``np.interp``, bit for bit).
-    """
-    block = scale_block_samples(sampling_rate_hz=sampling_rate_hz, params=params)
-    env = scale_envelope(block_maxima(load, block), params=params)
-    return _interp_blocks(len(load), block, env)
-
-
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start (inclusive) and end (exclusive) indices of the True runs of a 1-D mask."""
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-
-
-def _window(u: np.ndarray, anchor: np.ndarray, bound: np.ndarray, width: int, forward: bool):
-    """Gather windows of ``u``: rows = events, columns = offsets from ``anchor``.
-
-    Backward windows cover ``[max(anchor - width, bound), anchor]``; forward windows cover
-    ``[anchor, min(anchor + width, bound)]``. Out-of-window cells are +inf.
-    """
-    offs = np.arange(width + 1)
-    idx = anchor[:, None] + offs[None, :] if forward else anchor[:, None] - offs[None, :]
-    valid = idx <= bound[:, None] if forward else idx >= bound[:, None]
-    valid &= (idx >= 0) & (idx < len(u))
-    vals = np.where(valid, u[np.clip(idx, 0, len(u) - 1)], np.inf)
-    return idx, vals
+def _stance_frame(ic: np.ndarray, to: np.ndarray, ic_alt: np.ndarray, to_alt: np.ndarray,
+                  to_loaded: np.ndarray) -> pd.DataFrame:
+    ic, to = ic.astype(np.int64), to.astype(np.int64)
+    ic_alt, to_alt = ic_alt.astype(np.int64), to_alt.astype(np.int64)
+    return pd.DataFrame({"ic_idx": ic, "to_idx": to, "ic_alt_idx": ic_alt, "to_alt_idx": to_alt,
+                         "ic_ambiguous": ic_alt != ic, "to_ambiguous": to_alt != to,
+                         "to_loaded": to_loaded.astype(bool)})
 
 
 def detect_stance_phases(
@@ -248,6 +233,7 @@ def detect_stance_phases(
     params: EventParams,
     body_weight_n: float | None = None,
     invalid: np.ndarray | None = None,
+    calibrated: bool = False,
 ) -> pd.DataFrame:
     """Detect the stance phases of one foot.
 
@@ -262,12 +248,18 @@ def detect_stance_phases(
         Body weight (N) for a calibrated load in newtons: thresholds become fractions of it.
     invalid : ndarray of bool, shape (n,), optional
         Samples that must not produce events.
+    calibrated : bool
+        The load is a calibrated force (N); selects the IC rule when ``params.ic_rule`` is
+        ``"auto"``. Default False.
 
     Returns
     -------
     DataFrame
         ``ic_idx`` (first stance sample) and ``to_idx`` (first sample back at the swing
-        floor), int64, sorted, non-overlapping. Empty if no walking is found.
+        floor), int64, sorted, non-overlapping; ``ic_alt_idx``/``to_alt_idx`` (the other
+        placement of an ambiguous event, else the event itself) and ``ic_ambiguous``/
+        ``to_ambiguous`` (bool); ``to_loaded`` (bool: the load at TO is still above the
+        following swing floor by more than ``plateau_fraction``). Empty if no walking is found.
     """
     u_raw = np.asarray(load, dtype=float)
     n = len(u_raw)
@@ -328,7 +320,13 @@ def detect_stance_phases(
     slow = ~(du_at(np.clip(idx, 0, n - 1)) >= rise) | ~valid
     slow_pair = slow & np.concatenate([slow[:, 1:], np.ones((len(slow), 1), bool)], axis=1)
     k = np.argmax(slow_pair, axis=1)  # first offset where this and the previous sample are slow
-    ic = np.maximum(idx[np.arange(len(k)), k] + 1, ic_level + 1)
+    ic_steep = np.maximum(idx[np.arange(len(k)), k] + 1, ic_level + 1)
+    # IC, step 3: the first sustained loading of the sole, where earlier (events_edges)
+    onset, cross = first_sustained_loading(u, first_high, prev_bound, fs=sampling_rate_hz, params=params)
+    use_contact = params.ic_rule == "contact" or (params.ic_rule == "auto" and calibrated)
+    slow_ramp = (onset >= cross - 1) & use_contact   # contact level crossed on a slow ramp, not a steep transient
+    ic = np.where(slow_ramp, np.minimum(ic_steep, onset), ic_steep)
+    ic_other = np.where(slow_ramp, ic_steep, np.minimum(ic_steep, onset))
 
     # TO, step 1: the first sample back at the local floor after the unloading crossing
     idx, vals = _window(u, last_high, next_bound, width, forward=True)
@@ -344,24 +342,26 @@ def detect_stance_phases(
     slow = ~(du_at(np.clip(idx, 0, n - 1)) <= -fall) | ~valid
     slow_pair = slow & np.concatenate([slow[:, 1:], np.ones((len(slow), 1), bool)], axis=1)
     k = np.argmax(slow_pair, axis=1)
-    to = np.minimum(idx[np.arange(len(k)), k] - 1, to_level)
+    to_fall = np.clip(np.minimum(idx[np.arange(len(k)), k] - 1, to_level), last_high, to_level)
     # ...but not before the load is back within tail_fraction of the floor (slow tails)
     idx, vals = _window(u, last_high, next_bound, width, forward=True)
     near = vals <= floor[:, None] + params.tail_fraction
     k = np.argmax(near, axis=1)
     to_tail = np.where(near.any(axis=1), idx[np.arange(len(k)), k], to_level)
-    to = np.clip(np.maximum(to, to_tail), last_high, to_level)
+    to = np.clip(np.maximum(to_fall, to_tail), last_high, to_level)
 
     ok = ic_found & to_found & (starts > 0) & (ends < n) & (ic > 0) & (to < n - 1) & (to > ic)
-    ic, to = ic[ok], to[ok]
+    ic, to, ic_other, to_fall = ic[ok], to[ok], ic_other[ok], to_fall[ok]
     if len(ic) == 0:
         return empty_stances()
 
     # merge stances separated by a too-short swing (flicker)
     min_swing = params.min_swing_ms * sampling_rate_hz / 1000.0
     new_group = np.concatenate([[True], (ic[1:] - to[:-1]) >= min_swing])
-    ic = ic[new_group]
+    ic, ic_other = ic[new_group], ic_other[new_group]
+    last = np.concatenate([np.flatnonzero(new_group)[1:], [len(to)]]) - 1
     to = np.maximum.reduceat(to, np.flatnonzero(new_group))
+    to_fall = np.minimum(to_fall[last], to)
 
     # physiological bounds and invalid samples
     dur_ms = (to - ic) * 1000.0 / sampling_rate_hz
@@ -372,5 +372,13 @@ def detect_stance_phases(
     ok &= np.searchsorted(bad_idx, hi) == np.searchsorted(bad_idx, lo)
     loaded_cum = np.concatenate([[0], np.cumsum(u > params.low_fraction)])
     ok &= (loaded_cum[to] - loaded_cum[ic]) >= params.min_loaded_fraction * (to - ic)
-    ic, to = ic[ok], to[ok]
-    return pd.DataFrame({"ic_idx": ic.astype(np.int64), "to_idx": to.astype(np.int64)})
+    ic, to, ic_other, to_fall = ic[ok], to[ok], ic_other[ok], to_fall[ok]
+    # TO on a terminal plateau (needs the next IC: after the bounds)
+    to_plateau, to_loaded = terminal_plateau(u, ic, to, fs=sampling_rate_hz, params=params)
+    to_fall = np.where(to_plateau != to, to, to_fall)
+    to = to_plateau
+    amb = params.ambiguity_ms * sampling_rate_hz / 1000.0
+    kink = loading_kink(u, ic, to, fs=sampling_rate_hz, params=params)
+    ic_alt = np.where(np.abs(ic_other - ic) > amb, ic_other, np.where(kink - ic > amb, kink, ic))
+    to_alt = np.where(to - to_fall > amb, to_fall, to)
+    return _stance_frame(ic, to, ic_alt, to_alt, to_loaded)

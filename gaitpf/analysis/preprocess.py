@@ -23,7 +23,9 @@ Steps (all vectorized, inputs never mutated):
    blocks, and the floor is the centred rolling median of their minima (unbiased under a
    linear drift), linearly interpolated back to every sample and subtracted. This follows the slow drifts of FSR insoles
    (PhysioNet gaitndd control5/park5 drift by > 1000 ADC units) while leaving the step
-   edges untouched; for calibrated insoles whose swing reads 0 it is ~0.
+   edges untouched; for calibrated insoles whose swing reads 0 it is ~0. Standing
+   periods (3 s – ``baseline_standing_max_s``) are left out of the swing blocks
+   (:mod:`gaitpf.analysis.baseline`).
 
 Whole-record channel statistics (robust range, maximum and samples at it, and the sensor
 baseline that kinetics needs, ``PreparedLoad.sensor_baseline``) come exactly from ONE pass
@@ -66,6 +68,13 @@ class PreprocessParams:
         Blocks whose minimum lies in this lowest fraction of the window count as swing
         blocks; the floor is the median of their minima (0–1). Default 0.3 (swing is
         ~40 % of a stride, so most swing blocks and no stance block qualify).
+    baseline_standing_window_s : float or None
+        Windows this long whose load range is below ``baseline_standing_fraction`` × the
+        walking amplitude are standing, left out of the swing floor (s; None: off). Default 3.
+    baseline_standing_fraction : float
+        Default 0.25.
+    baseline_standing_max_s : float
+        Longer quiet runs keep their own floor (s). Default 120.
     lowpass_hz : float or None
         Zero-phase low-pass cut-off (Hz); None disables it. Default None.
     lowpass_order : int
@@ -83,6 +92,9 @@ class PreprocessParams:
     baseline_block_ms: float = 100.0
     baseline_window_s: float = 10.0
     baseline_quantile: float = 0.3
+    baseline_standing_window_s: float | None = 3.0
+    baseline_standing_fraction: float = 0.25
+    baseline_standing_max_s: float = 120.0
     lowpass_hz: float | None = None
     lowpass_order: int = 2
     max_interp_gap_ms: float = 100.0
@@ -94,6 +106,8 @@ class PreprocessParams:
             "baseline_block_ms": self.baseline_block_ms > 0,
             "baseline_window_s": self.baseline_window_s > 0,
             "baseline_quantile": 0.0 <= self.baseline_quantile <= 1.0,
+            "baseline_standing": (self.baseline_standing_window_s is None or self.baseline_standing_window_s > 0)
+            and 0.0 < self.baseline_standing_fraction < 1.0 and self.baseline_standing_max_s > 0,
             "lowpass_hz": self.lowpass_hz is None or self.lowpass_hz > 0,
             "lowpass_order": self.lowpass_order >= 1,
             "max_interp_gap_ms": self.max_interp_gap_ms >= 0,
@@ -356,6 +370,9 @@ def prepare_load(
             block_ms=params.baseline_block_ms,
             window_s=params.baseline_window_s,
             quantile=params.baseline_quantile,
+            standing_window_s=params.baseline_standing_window_s,
+            standing_fraction=params.baseline_standing_fraction,
+            standing_max_s=params.baseline_standing_max_s,
         )
     else:
         baseline = np.zeros(n)

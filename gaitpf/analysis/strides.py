@@ -17,25 +17,22 @@ Analysis: Normal and Pathological Function*, 2nd ed.). With ``t_ic, t_to, t_next
 * ``single_support_s`` = the contralateral swing inside this stance (contralateral
   next IC − contralateral TO).
 * ``cadence_spm = 120 / stride_time_s`` (two steps per stride).
+* ``ic_ambiguous`` / ``to_ambiguous``: the stride's IC / TO has two defensible placements
+  more than ``EventParams.ambiguity_ms`` apart (see :mod:`gaitpf.analysis.events_edges`);
+  ``ic_alt_s`` / ``to_alt_s`` = the other placement (s; the event itself when not ambiguous).
+* ``turn``: the stance is a pivot turn (the foot stayed loaded across a contralateral
+  step; :mod:`gaitpf.analysis.merged`); such strides are not steady.
+* ``to_loaded``: the load at TO is still clearly above the following swing floor (a
+  self-check: see :mod:`gaitpf.analysis.selfcheck`).
 
 Contralateral columns are NaN with one foot only, or where the other foot has no events
 around this stride.
 
 Walking bouts. Every stride is kept and labelled; only ``steady`` strides feed the
-steady-state statistics. Labels, by priority:
-
-* ``"gap"`` – samples were lost inside the stride (``gap_before``);
-* ``"pause"`` – stride longer than ``pause_factor`` × the local median stride time or than
-  ``max_stride_s`` (standing, stops);
-* ``"turn_or_outlier"`` – stride time more than ``outlier_fraction`` away from the local
-  median (running median over ``median_window`` strides of the same foot): turns,
-  stumbles, missed/extra events;
-* ``"incomplete"`` – both feet recorded but the other foot has no contact inside this
-  stride (its events were lost), so double/single support cannot be computed;
-* ``"bout_start"`` / ``"bout_end"`` – the first / last ``bout_edge_strides`` strides of a
-  walking bout (acceleration/deceleration). Bouts are separated by ``pause`` and ``gap``
-  strides and by the start/end of the recording;
-* ``"steady"`` – everything else (``steady=True``).
+steady-state statistics. Labels (``"gap"``, ``"pause"``, ``"turn_or_outlier"``,
+``"incomplete"``, ``"bout_start"``, ``"bout_end"``, ``"steady"``) and the selection rule
+(gait initiation/termination, turns, robust outliers of stride and swing time): see
+:mod:`gaitpf.analysis.steady`.
 
 Reference for the steady-state rule: Lindemann U et al. (2008) J Neuroeng Rehabil 5:18
 (exclude gait initiation/termination strides); Hausdorff JM et al. (1997) J Appl Physiol
@@ -50,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SignalError
+from .steady import select_steady
 
 __all__ = ["StrideParams", "build_stride_table", "pause_and_outlier", "steady_mask", "STRIDE_COLUMNS", "LABELS"]
 
@@ -58,6 +56,7 @@ STRIDE_COLUMNS: tuple[str, ...] = (
     "stride_time_s", "stance_time_s", "swing_time_s", "stance_pct", "swing_pct",
     "step_time_s", "initial_double_support_s", "terminal_double_support_s",
     "double_support_s", "single_support_s", "cadence_spm", "bout_id", "label", "steady",
+    "ic_ambiguous", "to_ambiguous", "ic_alt_s", "to_alt_s", "to_loaded", "turn",
 )  # fmt: skip
 
 LABELS: tuple[str, ...] = ("steady", "bout_start", "bout_end", "pause", "turn_or_outlier", "gap", "incomplete")
@@ -79,14 +78,25 @@ class StrideParams:
     max_stride_s : float
         Stride longer than this (s) → ``pause``. Default 4.0.
     bout_edge_strides : int
-        Strides at each end of a bout labelled ``bout_start``/``bout_end``. Default 1.
+        Strides at each end of a bout labelled ``bout_start``/``bout_end`` (gait initiation
+        and termination). Default 2.
+    outlier_mad_k : float
+        Robust outlier cut on stride and swing time, in robust SDs (1.4826 × running MAD).
+        Default 3.
+    min_scale_fraction : float
+        Floor of the robust SD as a fraction of the running median. Default 0.02.
+    outlier_neighbours : int
+        Strides on each side of an outlier (turn approach/exit) labelled with it. Default 1.
     """
 
     median_window: int = 11
     outlier_fraction: float = 0.2
     pause_factor: float = 1.8
     max_stride_s: float = 4.0
-    bout_edge_strides: int = 1
+    bout_edge_strides: int = 2
+    outlier_mad_k: float = 3.0
+    min_scale_fraction: float = 0.02
+    outlier_neighbours: int = 1
 
     def __post_init__(self) -> None:
         if not (
@@ -94,6 +104,9 @@ class StrideParams:
             and 0 < self.outlier_fraction < self.pause_factor - 1
             and self.max_stride_s > 0
             and self.bout_edge_strides >= 0
+            and self.outlier_mad_k > 0
+            and self.min_scale_fraction >= 0
+            and self.outlier_neighbours >= 0
         ):
             raise SignalError(f"invalid stride parameters: {self!r}")
 
@@ -105,7 +118,7 @@ def _empty() -> pd.DataFrame:
             cols[c] = pd.Series(dtype=object)
         elif c in ("stride_no", "ic_idx", "to_idx", "next_ic_idx", "bout_id"):
             cols[c] = pd.Series(dtype=np.int64)
-        elif c == "steady":
+        elif c in ("steady", "ic_ambiguous", "to_ambiguous", "to_loaded", "turn"):
             cols[c] = pd.Series(dtype=bool)
         else:
             cols[c] = pd.Series(dtype=float)
@@ -124,7 +137,15 @@ def _own_strides(side: str, st: pd.DataFrame, t: np.ndarray, gap: np.ndarray | N
         has_gap = np.searchsorted(flagged, nxt, side="right") > np.searchsorted(flagged, ic, side="right")
     else:
         has_gap = np.zeros(len(ic), bool)
-    return {"ic": ic, "to": to, "next": nxt, "ic_s": t[ic], "to_s": t[to], "next_s": t[nxt], "gap": has_gap}
+    m = len(ic)
+    ic_alt = st["ic_alt_idx"].to_numpy(np.int64)[:-1] if "ic_alt_idx" in st else ic
+    to_alt = st["to_alt_idx"].to_numpy(np.int64)[:-1] if "to_alt_idx" in st else to
+    ic_alt, to_alt = np.clip(ic_alt, 0, len(t) - 1), np.clip(to_alt, 0, len(t) - 1)
+    return {"ic": ic, "to": to, "next": nxt, "ic_s": t[ic], "to_s": t[to], "next_s": t[nxt], "gap": has_gap,
+            "ic_amb": ic_alt != ic if m else np.zeros(0, bool), "to_amb": to_alt != to if m else np.zeros(0, bool),
+            "ic_alt_s": t[ic_alt], "to_alt_s": t[to_alt],
+            "to_loaded": st["to_loaded"].to_numpy(bool)[:-1] if "to_loaded" in st else np.zeros(m, bool),
+            "turn": st["turn"].to_numpy(bool)[:-1] if "turn" in st else np.zeros(m, bool)}
 
 
 def _contralateral(own: dict[str, np.ndarray], c_ic_s: np.ndarray, c_to_s: np.ndarray) -> dict[str, np.ndarray]:
@@ -169,34 +190,6 @@ def pause_and_outlier(stride_s: np.ndarray, *, params: StrideParams) -> tuple[np
     pause = (x > params.pause_factor * med) | (x > params.max_stride_s)
     outlier = np.abs(x - med) > params.outlier_fraction * med
     return pause, outlier
-
-
-def _labels(stride_s: np.ndarray, gap: np.ndarray, incomplete: np.ndarray, p: StrideParams):
-    """Per-stride label, bout id and steady flag for one foot (strides in time order)."""
-    m = len(stride_s)
-    pause, outlier = pause_and_outlier(stride_s, params=p)
-    breaks = pause | gap
-    # bouts: runs of non-break strides; a break stride belongs to no bout (bout_id -1)
-    start_new = np.concatenate([[True], breaks[:-1]]) & ~breaks if m else np.zeros(0, bool)
-    bout = np.where(breaks, -1, np.cumsum(start_new) - 1)
-    label = np.full(m, "steady", dtype=object)
-    if m:
-        pos = np.arange(m)
-        ids = np.where(breaks, 0, bout)
-        n_bouts = int(bout.max()) + 1 if (bout >= 0).any() else 0
-        first = np.full(max(n_bouts, 1), m)
-        last = np.full(max(n_bouts, 1), -1)
-        sel = bout >= 0
-        np.minimum.at(first, ids[sel], pos[sel])
-        np.maximum.at(last, ids[sel], pos[sel])
-        e = p.bout_edge_strides
-        label[sel & (pos >= last[ids] - e + 1)] = "bout_end"
-        label[sel & (pos < first[ids] + e)] = "bout_start"
-    label[incomplete] = "incomplete"
-    label[outlier] = "turn_or_outlier"
-    label[pause] = "pause"
-    label[gap] = "gap"
-    return label, bout.astype(np.int64), label == "steady"
 
 
 def build_stride_table(
@@ -254,7 +247,8 @@ def build_stride_table(
         stride = o["next_s"] - o["ic_s"]
         stance = o["to_s"] - o["ic_s"]
         swing = o["next_s"] - o["to_s"]
-        label, bout, steady = _labels(stride, o["gap"], incomplete, params)
+        turn = o["turn"]
+        label, bout, steady = select_steady(stride, swing, o["gap"], incomplete, turn, params=params)
         ds = c["ids"] + c["tds"]
         parts.append(
             {
@@ -280,6 +274,12 @@ def build_stride_table(
                 "bout_id": bout,
                 "label": label,
                 "steady": steady.astype(bool),
+                "ic_ambiguous": o["ic_amb"],
+                "to_ambiguous": o["to_amb"],
+                "ic_alt_s": o["ic_alt_s"],
+                "to_alt_s": o["to_alt_s"],
+                "to_loaded": o["to_loaded"],
+                "turn": o["turn"],
             }
         )
     if not parts:

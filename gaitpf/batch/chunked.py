@@ -117,7 +117,7 @@ class _Foot:
 
     def __init__(self, side: str, g: Any, n: int, fs: float, params: Any, chunk_rows: int, layout: Any,
                  core_1d: int) -> None:
-        from ..analysis import preprocess
+        from ..analysis import baseline, preprocess
 
         self.side, self.n, self.fs, self.core_1d = side, n, fs, core_1d
         self.unit = g.attrs["unit"].decode() if isinstance(g.attrs["unit"], bytes) else str(g.attrs["unit"])
@@ -175,12 +175,21 @@ class _Foot:
             block = max(1, int(round(pp.baseline_block_ms * fs / 1000.0)))
             win = max(1, int(round(pp.baseline_window_s * 1000.0 / pp.baseline_block_ms)))
             m = (win + 2) * block
+            amp = None
+            if pp.baseline_standing_window_s is not None:  # standing exclusion: whole-record amplitude, wider margin
+                amp = baseline.walking_amplitude(total, sampling_rate_hz=fs, block_ms=pp.baseline_block_ms,
+                                                 standing_window_s=pp.baseline_standing_window_s)
+                size = max(1, int(round(pp.baseline_standing_window_s * 1000.0 / pp.baseline_block_ms)))
+                m += (2 * size + int(round(pp.baseline_standing_max_s * 1000.0 / pp.baseline_block_ms)) + 2) * block
             core = block * max(1, core_1d // block)
             b_min, b_max = np.inf, -np.inf
             for a, b in _grid(n, core):
                 lo, hi = max(0, a - m), min(n, b + m)
                 base = preprocess.lower_envelope(total[lo:hi], sampling_rate_hz=fs, block_ms=pp.baseline_block_ms,
-                                                 window_s=pp.baseline_window_s, quantile=pp.baseline_quantile)
+                                                 window_s=pp.baseline_window_s, quantile=pp.baseline_quantile,
+                                                 standing_window_s=pp.baseline_standing_window_s,
+                                                 standing_fraction=pp.baseline_standing_fraction,
+                                                 standing_max_s=pp.baseline_standing_max_s, amplitude=amp)
                 core_base = base[a - lo: b - lo]
                 self.load[a:b] = total[a:b] - core_base
                 b_min, b_max = min(b_min, float(core_base.min())), max(b_max, float(core_base.max()))
@@ -213,12 +222,14 @@ class _Foot:
 
         ep = params.events
         fs, n = self.fs, self.n
-        use_bw = body_weight_n is not None and self.unit == "N"
+        use_bw = body_weight_n is not None and self.unit == "N" and ep.use_body_weight
+        cal = self.unit == "N"
         if not use_bw:
             centres, env = _scale_env(self.load, fs, ep)
             if not np.any(env > 0):
                 return events.empty_stances()
-        m = int(math.ceil((2 * (ep.max_stance_ms + 2 * ep.edge_window_ms) + ep.min_swing_ms) * fs / 1000.0)) + 4
+        m = int(math.ceil((2 * (ep.max_stance_ms + 2 * ep.edge_window_ms) + ep.min_swing_ms + ep.contact_window_ms
+                           + ep.swing_floor_window_ms) * fs / 1000.0)) + 4
         parts = []
         for a, b in _grid(n, self.core_1d):
             lo, hi = max(0, a - m), min(n, b + m)
@@ -227,14 +238,18 @@ class _Foot:
             bad = self.invalid[lo:hi] | ~finite
             if use_bw:
                 st = events.detect_stance_phases(load, sampling_rate_hz=fs, params=ep, body_weight_n=body_weight_n,
-                                                 invalid=bad)
+                                                 invalid=bad, calibrated=cal)
             else:  # u = load / S with the whole-record scale S; thresholds are then fractions of 1
                 scale = np.interp(np.arange(lo, hi), centres, env)
                 u = np.where(finite, load, 0.0) / np.where(scale > 0, scale, np.inf)
-                st = events.detect_stance_phases(u, sampling_rate_hz=fs, params=ep, body_weight_n=1.0, invalid=bad)
+                st = events.detect_stance_phases(u, sampling_rate_hz=fs, params=ep, body_weight_n=1.0, invalid=bad,
+                                                 calibrated=cal)
             ic = st["ic_idx"].to_numpy(np.int64) + lo
             keep = (ic >= a) & (ic < b)
-            parts.append(pd.DataFrame({"ic_idx": ic[keep], "to_idx": st["to_idx"].to_numpy(np.int64)[keep] + lo}))
+            st = st[keep].copy()
+            for c in ("ic_idx", "to_idx", "ic_alt_idx", "to_alt_idx"):
+                st[c] += lo
+            parts.append(st)
         out = pd.concat(parts, ignore_index=True).drop_duplicates("ic_idx").sort_values("ic_idx")
         return out.reset_index(drop=True)
 
@@ -329,6 +344,9 @@ def analyze_hdf5_chunked(
             raise SchemaError(f"{p}: left and right feet have different sampling rates {sorted(rates)} Hz")
         fs = rates.pop()
         stances = {s: ft.stances(params, bw_n) for s, ft in feet.items()}
+        from ..analysis import merged
+        stances = merged.split_merged_stances(stances, {s: ft.load for s, ft in feet.items()},
+                                              sampling_rate_hz=fs, params=params.events)
         table = strides_mod.build_stride_table(
             stances, times_s={s: ft.time_s for s, ft in feet.items()}, sampling_rate_hz=fs,
             params=params.strides, gap_before={s: ft.gap for s, ft in feet.items()})
