@@ -38,12 +38,14 @@ __all__ = ["command"]
               help="--autopilot: patient id (a returning patient if it exists, else created).")
 @click.option("--trial-seconds", "trial_s", type=click.FloatRange(0.5, 600), default=5.0, show_default=True,
               help="--autopilot: seconds recorded per trial after the first strides.")
+@click.option("--trials", "n_trials", type=click.IntRange(1, 20), default=2, show_default=True,
+              help="--autopilot: trials recorded in the visit.")
 @click.option("--n-boot", type=click.IntRange(200, 100000), default=None,
               help="Bootstrap resamples of the progress CIs (default: as `gaitpf progress`).")
 @click.option("--stats", "stats_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="--autopilot: write clicks and seconds to the first recorded trial (JSON).")
 def command(root: Path, simulate: bool, speed: float, n_sensors: int, seed: int, autopilot: bool,
-            screenshots: Path | None, subject_id: str, trial_s: float, n_boot: int | None,
+            screenshots: Path | None, subject_id: str, trial_s: float, n_trials: int, n_boot: int | None,
             stats_path: Path | None) -> None:
     """The clinician's workstation: patients, visit, devices, recording, trial check, progress."""
     from ..errors import InputError
@@ -58,4 +60,4 @@ def command(root: Path, simulate: bool, speed: float, n_sensors: int, seed: int,
     from ..studio.run import run_studio
 
     run_studio(root, simulate=simulate, speed=speed, seed=seed, autopilot=autopilot, screenshots=screenshots,
-               subject_id=subject_id, trial_s=trial_s, n_boot=n_boot, stats_path=stats_path, n_sensors=n_sensors)
+               subject_id=subject_id, trial_s=trial_s, n_trials=n_trials, n_boot=n_boot, stats_path=stats_path, n_sensors=n_sensors)

@@ -179,12 +179,15 @@ class Autopilot(QtCore.QObject):
             yield "the record screen", lambda: w.current_tab() == "record"
         rv = w.record
         for k in range(self.n_trials):
+            prev = rv.trial
             if k == 0:
                 self.click(rv.start_button)
             else:
                 self.key(rv, QtCore.Qt.Key.Key_R)      # the keyboard shortcut
             if rv.error.text():
                 raise GaitpfError(f"autopilot: recording refused: {rv.error.text()}")
+            if rv.trial is prev:
+                raise GaitpfError(f"autopilot: trial {k + 1} did not start")
             yield "the first strides", lambda: (rv.trial is not None and rv.trial.buffer is not None and
                                                  min(rv.trial.buffer.snapshot(last_s=0.01).metrics
                                                      .get("n_strides", {"x": 0}).values()) >= 2) or rv.trial.finished

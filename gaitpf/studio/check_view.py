@@ -64,6 +64,16 @@ class CheckView(QtWidgets.QWidget):
         outer.addStretch(1)
         self._enable(False)
 
+    def keyPressEvent(self, ev: Any) -> None:  # noqa: N802 - Qt API
+        """K / D / Y / F also when the window is not the active one (the shortcuts need it to be)."""
+        what = {QtCore.Qt.Key.Key_K: "keep", QtCore.Qt.Key.Key_D: "discard", QtCore.Qt.Key.Key_Y: "redo",
+                QtCore.Qt.Key.Key_F: "finish"}.get(ev.key())
+        if what is not None and not ev.modifiers():
+            self._decide(what)
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
     def _enable(self, on: bool) -> None:
         for b in self.buttons.values():
             b.setEnabled(on)

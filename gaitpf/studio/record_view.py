@@ -80,6 +80,16 @@ class RecordView(QtWidgets.QWidget):
         self.timer.timeout.connect(self._poll)
         self.set_idle("")
 
+    def keyPressEvent(self, ev: Any) -> None:  # noqa: N802 - Qt API
+        """R / S / M also when the window is not the active one (the shortcuts need it to be)."""
+        action = {QtCore.Qt.Key.Key_R: self.start, QtCore.Qt.Key.Key_S: self.stop,
+                  QtCore.Qt.Key.Key_M: self.mark}.get(ev.key())
+        if action is not None and not ev.modifiers():
+            action()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
     @property
     def recording(self) -> bool:
         return self.trial is not None and not self.trial.finished

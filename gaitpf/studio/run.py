@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def run_studio(root: Path, *, simulate: bool = False, speed: float = 1.0, seed: int = 0, autopilot: bool = False,
-               screenshots: Path | None = None, subject_id: str = "PF-A01", trial_s: float = 5.0,
+               screenshots: Path | None = None, subject_id: str = "PF-A01", trial_s: float = 5.0, n_trials: int = 2,
                n_boot: int | None = None, stats_path: Path | None = None, min_free_bytes: int | None = None,
                n_sensors: int = 16) -> int:
     """Open the studio on ``root`` until the window is closed (or the autopilot finished)."""
@@ -61,7 +61,8 @@ def run_studio(root: Path, *, simulate: bool = False, speed: float = 1.0, seed: 
 
         if screenshots is not None:
             screenshots.mkdir(parents=True, exist_ok=True)
-        pilot = Autopilot(win, subject_id=subject_id, screenshots=screenshots, trial_s=trial_s, t0_monotonic=t0)
+        pilot = Autopilot(win, subject_id=subject_id, screenshots=screenshots, trial_s=trial_s, n_trials=n_trials,
+                          t0_monotonic=t0)
         pilot.done.connect(win.close)
         pilot.start()
     old = {}
