@@ -18,7 +18,7 @@ import h5py
 import pytest
 
 ENV = {**os.environ, "QT_API": "pyside6"}
-FAST = ["--simulate", "--speed", "6", "--trial-seconds", "3", "--n-boot", "200"]
+FAST = ["--simulate", "--speed", "8", "--trial-seconds", "2", "--n-boot", "200"]
 
 
 def is_png(path: Path) -> bool:

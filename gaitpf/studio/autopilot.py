@@ -82,6 +82,7 @@ class Autopilot(QtCore.QObject):
                     QtCore.QTimer.singleShot(50, self._step)
                     return
                 self._waiting = None
+                self.stats.setdefault("timeline_s", []).append([self._what, round(time.monotonic() - self.t0, 2)])
             item = next(self._gen)
             what, cond = item if isinstance(item, tuple) else ("a condition", item)
             self._what, self._waiting = what, cond

@@ -183,12 +183,30 @@ class PatientStore:
                 no = _read_json(s / "visit.json").get("session_no")
                 m = re.fullmatch(r"[Ss](\d+)", s.name)
                 numbers.append(int(no) if isinstance(no, int) else (int(m.group(1)) if m else 0))
+        try:
+            numbers.append(int(self.last_visit(subject_id).get("session_no") or 0))
+        except (TypeError, ValueError):
+            pass
         n = max(numbers) + 1
         label = f"S{n}"
         while (d / label).exists():
             n += 1
             label = f"S{n}"
         return label, n
+
+    def last_visit(self, subject_id: str) -> dict[str, Any]:
+        """Metadata of the patient's latest visit (highest session number): the studio's
+        ``visit.json`` files, else what the recordings say (sessions recorded elsewhere)."""
+        from ..sessions.catalog import Catalog
+
+        d = self.root / subject_id
+        visits = [v for s in (d.iterdir() if d.is_dir() else ()) if s.is_dir() and (v := self.visit(subject_id, s.name))]
+        if not visits:
+            with Catalog(self.root) as cat:
+                cat.refresh()
+                df = cat.entries(subject_id)
+            visits = [m for m in (df["metadata"] if len(df) else []) if isinstance(m, dict) and m]
+        return dict(max(visits, key=lambda v: v.get("session_no", 0) or 0)) if visits else {}
 
     def session_dir(self, subject_id: str, session: str) -> Path:
         return self.root / subject_id / session

@@ -70,12 +70,7 @@ class VisitForm(QtWidgets.QWidget):
         """Pre-fill the form for the next visit of ``subject_id``."""
         self.subject_id = subject_id
         self.session, no = self.store.next_session(subject_id)
-        prev: dict[str, Any] = {}
-        d = self.store.root / subject_id
-        visits = [self.store.visit(subject_id, s.name) for s in d.iterdir() if s.is_dir()] if d.is_dir() else []
-        visits = [v for v in visits if v]
-        if visits:
-            prev = max(visits, key=lambda v: v.get("session_no", 0))
+        prev = self.store.last_visit(subject_id)
         self.title.setText(f"Visit {self.session} of patient {subject_id}")
         self.date.setText(_dt.date.today().isoformat())
         self.session_no.setText(str(no))
