@@ -39,7 +39,7 @@ def test_autopilot_first_visit_offscreen(first_visit):
     root, shots, r = first_visit
     assert r.returncode == 0, r.stderr
     names = [p.name for p in sorted(shots.glob("*.png"))]
-    assert names == ["01-new-patient.png", "02-visit.png", "03-devices.png", "04-record.png", "05-trial-check.png",
+    assert names == ["01-new-patient-warning.png", "02-visit.png", "03-devices.png", "04-record.png", "05-trial-check.png",
                      "06-progress.png"]
     assert all(is_png(p) for p in shots.glob("*.png"))
     trials = sorted((root / "PF-T01" / "S1").glob("*.h5"))

@@ -143,11 +143,11 @@ class Autopilot(QtCore.QObject):
             self.click(pv.visit_button)
         else:
             self.type(pv.new_id, "JaneDoe")
-            yield "the id warning", lambda: bool(pv.id_warning.text())
-            self.type(pv.new_id, self.subject_id)
             pv.new_side.setCurrentText("left")
             self.type(pv.new_mass, "72")
-            self.shot("new-patient")
+            yield "the id warning", lambda: bool(pv.id_warning.text())
+            self.shot("new-patient-warning")
+            self.type(pv.new_id, self.subject_id)
             self.click(pv.create_button)
             if pv.error.text():
                 raise GaitpfError(f"autopilot: new patient refused: {pv.error.text()}")
@@ -176,8 +176,10 @@ class Autopilot(QtCore.QObject):
                 self.click(dv.left_button if side == "left" else dv.right_button)
                 if dv.error.text():
                     raise GaitpfError(f"autopilot: assignment refused: {dv.error.text()}")
-            self.shot("devices")
             yield "the record screen", lambda: w.current_tab() == "record"
+            w.show_tab("devices")                # back for the screenshot only (not a click)
+            self.shot("devices")
+            w.show_tab("record")
         rv = w.record
         for k in range(self.n_trials):
             prev = rv.trial
@@ -189,6 +191,9 @@ class Autopilot(QtCore.QObject):
                 raise GaitpfError(f"autopilot: recording refused: {rv.error.text()}")
             if rv.trial is prev:
                 raise GaitpfError(f"autopilot: trial {k + 1} did not start")
+            yield "the recording", lambda: rv.trial.state != "connecting"
+            if k == 0:
+                self.stats["seconds_to_recording"] = time.monotonic() - self.t0
             yield "the first strides", lambda: (rv.trial is not None and rv.trial.buffer is not None and
                                                  min(rv.trial.buffer.snapshot(last_s=0.01).metrics
                                                      .get("n_strides", {"x": 0}).values()) >= 2) or rv.trial.finished
@@ -196,6 +201,10 @@ class Autopilot(QtCore.QObject):
             yield "the trial length", lambda: time.monotonic() >= t_end or rv.trial.finished
             if k == 0:
                 self.shot("record")
+                if rv.live is not None:
+                    live = rv.live.stats()
+                    self.stats["live_view"] = {"fps_drawn": live["fps_drawn"], "latency_ms": live["latency_ms"],
+                                               "elapsed_s": live["elapsed_s"], "redraw_errors": live["redraw_errors"]}
             if k == 0:
                 self.click(rv.stop_button)
             else:

@@ -175,6 +175,7 @@ class PatientStore:
     def next_session(self, subject_id: str) -> tuple[str, int]:
         """Label and number of the next visit: ``S<n>`` with n = 1 + the highest number so far."""
         numbers = [0]
+        width = 1                                    # zero-padding of the labels already there (S01)
         d = self.root / subject_id
         if d.is_dir():
             for s in d.iterdir():
@@ -182,16 +183,18 @@ class PatientStore:
                     continue
                 no = _read_json(s / "visit.json").get("session_no")
                 m = re.fullmatch(r"[Ss](\d+)", s.name)
+                if m:
+                    width = max(width, len(m.group(1)))
                 numbers.append(int(no) if isinstance(no, int) else (int(m.group(1)) if m else 0))
         try:
             numbers.append(int(self.last_visit(subject_id).get("session_no") or 0))
         except (TypeError, ValueError):
             pass
         n = max(numbers) + 1
-        label = f"S{n}"
+        label = f"S{n:0{width}d}"
         while (d / label).exists():
             n += 1
-            label = f"S{n}"
+            label = f"S{n:0{width}d}"
         return label, n
 
     def last_visit(self, subject_id: str) -> dict[str, Any]:

@@ -179,7 +179,7 @@ class ProgressView(QtWidgets.QWidget):
 
         p = self.sym_plot
         p.clear()
-        p.setTitle(f"{metric_label(prog.metric)}: {name}, magnitude, per session (95% CI; grey band: baseline ± MDC95)")
+        p.setTitle(f"{metric_label(prog.metric)}: {name}, magnitude, per session (95% CI; grey: baseline ± MDC95; dashed: trend)")
         p.setLabel("left", f"{name}{' (' + unit.strip() + ')' if unit.strip() else ''}")
         p.setLabel("bottom", "session number")
         if not len(rows):
