@@ -14,6 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # this process's own window (pytest-qt)
+os.environ.setdefault("QT_API", "pyside6")
+
 import h5py
 import pytest
 
@@ -78,3 +81,41 @@ def test_returning_patient_under_xvfb_with_the_xcb_plugin(first_visit, tmp_path)
     with h5py.File(root / "PF-T01" / "S2" / "T1.h5", "r") as f:
         meta = json.loads(f.attrs["metadata"])
     assert meta["session_no"] == 2 and meta["treatment"] == "insoles + calf stretching"   # pre-filled
+
+
+def test_a_killed_studio_keeps_the_recording_up_to_the_last_flush(qtbot, tmp_path):
+    import signal
+    import time
+
+    from gaitpf.studio.app import StudioWindow
+    from gaitpf.studio.devices import DeviceService
+
+    root = tmp_path / "recordings"
+    proc = subprocess.Popen([sys.executable, "-m", "gaitpf.cli.main", "studio", "--root", str(root), "--simulate",
+                             "--speed", "4", "--autopilot", "--subject", "PF-K01", "--trial-seconds", "60"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**ENV, "QT_QPA_PLATFORM": "offscreen"})
+    path = root / "PF-K01" / "S1" / "T1.h5"
+    frames = 0
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and frames < 1000:
+            time.sleep(0.3)
+            try:
+                with h5py.File(path, "r", swmr=True) as f:
+                    frames = int(f["left"]["time_s"].shape[0])
+            except (OSError, KeyError):
+                continue
+    finally:
+        proc.send_signal(signal.SIGKILL)                 # the whole studio dies mid-trial
+        proc.wait(10)
+    assert frames >= 1000, proc.stderr.read().decode()[-2000:]
+    win = StudioWindow(root, DeviceService())              # the next start says so and offers the repair
+    qtbot.addWidget(win)
+    assert win.unclean == [path] and "1 recording(s) were not closed cleanly" in win.patients.error.text()
+    assert not win.patients.repair_button.isHidden()
+    reports = win.repair_unclean()                        # a normal file again, marked as repaired
+    assert reports[0].repaired and reports[0].frames["left"] >= frames
+    assert win.unclean == [] and win.patients.repair_button.isHidden()
+    with h5py.File(path, "r") as f:                       # (no SWMR needed to read it now)
+        assert bool(f.attrs["repaired"]) and f["left"]["time_s"].shape[0] >= frames

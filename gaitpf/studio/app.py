@@ -92,6 +92,8 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.devices.changed.connect(self._devices_changed)
         self.record.trial_finished.connect(self._trial_finished)
         self.check.decided.connect(self._decided)
+        self.unclean: list[Path] = []
+        self._repair_connected = False
         self._offer_repair()
         self._update_header()
         self._gate()
@@ -126,11 +128,33 @@ class StudioWindow(QtWidgets.QMainWindow):
             bad = self.store.unclean_files()
         except GaitpfError:
             return
+        self.unclean = bad
         if bad:
             self.patients.error.setText(
                 f"{len(bad)} recording(s) were not closed cleanly (a crash?): the data up to the last flush is "
-                f"there; run `gaitpf repair FILE` on {', '.join(str(p) for p in bad[:3])}"
-                + (" …" if len(bad) > 3 else ""))
+                f"there; repair makes them normal files ({', '.join(str(p) for p in bad[:3])}"
+                + (" …)" if len(bad) > 3 else ")"))
+            self.patients.repair_button.setText(f"Repair {len(bad)} recording(s)")
+            self.patients.repair_button.setVisible(True)
+            if not self._repair_connected:
+                self.patients.repair_button.clicked.connect(self.repair_unclean)
+                self._repair_connected = True
+
+    def repair_unclean(self) -> list[Any]:
+        """Repair the files left open by a killed recorder (:func:`gaitpf.recording.repair.repair`)."""
+        from ..recording.repair import repair
+
+        reports, errors = [], []
+        for p in self.unclean:
+            try:
+                reports.append(repair(p))
+            except GaitpfError as exc:
+                errors.append(str(exc))
+        self.patients.repair_button.setVisible(False)
+        self.patients.error.setText("; ".join(errors) if errors else "")
+        self._offer_repair()
+        self.patients.refresh()
+        return reports
 
     # -- steps -------------------------------------------------------------------------------
     def start_visit(self, subject_id: str) -> None:

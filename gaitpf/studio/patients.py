@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, OutputError
+from ..errors import GaitpfError, InputError, OutputError
 from ..sessions.metadata import check_subject_id, update_file_metadata, validate_metadata
 
 __all__ = ["Patient", "PatientStore", "id_warnings", "MAX_BODY_MASS_KG", "MIN_BODY_MASS_KG"]
@@ -108,6 +108,17 @@ class Patient:
     sessions: list[str] = field(default_factory=list)
     last_date: str | None = None
     n_trials: int = 0
+
+
+def _repaired(path: Path) -> bool:
+    """``gaitpf repair`` ran on the file (it keeps ``closed_cleanly`` false and sets ``repaired``)."""
+    from ..io.hdf5 import open_hdf5
+
+    try:
+        with open_hdf5(path) as (f, _swmr):
+            return bool(int(f.attrs.get("repaired", 0)))
+    except (GaitpfError, OSError, ValueError):
+        return False
 
 
 def _natural(label: str) -> list[Any]:
@@ -280,4 +291,4 @@ class PatientStore:
             df = cat.entries()
         if not len(df):
             return []
-        return [Path(f) for f, c in zip(df["file"], df["closed_cleanly"]) if not int(c or 0)]
+        return [Path(f) for f, c in zip(df["file"], df["closed_cleanly"]) if not int(c or 0) and not _repaired(Path(f))]

@@ -77,6 +77,9 @@ class PatientsView(QtWidgets.QWidget):
         self.error.setWordWrap(True)
         self.error.setStyleSheet("QLabel { color: #c62828; font-weight: bold; }")
         form.addRow(self.error)
+        self.repair_button = QtWidgets.QPushButton("")
+        self.repair_button.setVisible(False)
+        form.addRow(self.repair_button)
         hint = QtWidgets.QLabel("Only pseudonymous codes: keep names, dates of birth and other identifying "
                                 "data out of ids and notes (the key to the codes stays outside gaitpf).")
         hint.setWordWrap(True)
