@@ -3,8 +3,8 @@
 :class:`TrialRecording` runs :class:`~gaitpf.recording.recorder.Recorder` over a
 :class:`~gaitpf.acquisition.ble.BleInsoleSource` in the
 :class:`~gaitpf.studio.devices.DeviceService` loop. A tee passes every block to a
-:class:`~gaitpf.live.buffer.LiveBuffer` (what the window draws) after handing it to the
-recorder; a failure of the view never reaches the recorder. The window only calls
+:class:`~gaitpf.live.buffer.LiveBuffer` (what the window draws) as well as to the
+recorder; a failure of the view is logged and never reaches the recorder. The window only calls
 :meth:`TrialRecording.stop` / :meth:`~TrialRecording.mark` and reads the buffer and
 :meth:`~TrialRecording.status`.
 
@@ -35,7 +35,7 @@ FLUSH_INTERVAL_S = 0.25
 
 
 class _Tee:
-    """Every item of the source goes to the recorder, then to ``on_item`` (errors only logged)."""
+    """Every item of the source goes to ``on_item`` (the view; its errors are only logged) and to the recorder."""
 
     def __init__(self, source: Any, on_item: Callable[[Any], None], on_enter: Callable[[Any], None]) -> None:
         self._src, self._on_item, self._on_enter = source, on_item, on_enter
@@ -56,11 +56,11 @@ class _Tee:
 
     async def _iterate(self) -> Any:
         async for item in self._src:
-            yield item
             try:
                 self._on_item(item)
             except Exception:  # noqa: BLE001 - the view must never break the recording
                 log.exception("studio: could not buffer a block; recording continues")
+            yield item
 
 
 class TrialRecording:

@@ -11,7 +11,6 @@ import logging
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
 from ..errors import GaitpfError, OutputError
 
