@@ -37,6 +37,12 @@ def test_events_are_shown_from_the_first_strides_then_confirmed_as_offline(qtbot
     for side in ("left", "right"):
         assert len(snap.sides[side].provisional_ic_s) >= 2, side
         assert len(snap.sides[side].ic_s) == 0             # nothing confirmed before one baseline window
+    early = snap.metrics["early"]                          # symmetry of the first strides, marked provisional
+    assert min(early["n_strides"].values()) >= 1 and not snap.metrics["si_pct"]
+    assert abs(early["si_pct"]["stance_time_s"]) < 20 and abs(early["si_pct"]["swing_time_s"]) < 30
+    from gaitpf.live.panels import metrics_html
+
+    assert "provisional: first" in metrics_html(snap)
     _push(buf, rec, 14.0, start=n)
     snap = buf.snapshot(last_s=6.0)
     assert all(len(buf.stances(s)) >= 5 for s in ("left", "right"))   # confirmed once 10 s are there

@@ -132,7 +132,39 @@ class OnlineAnalysis:
                 del st.stances[:-500]
                 self._metrics = self._compute_metrics()
                 self.metrics_version += 1
+            if not self._metrics["si_pct"] and len(self._sides) == 2:
+                first = self._early_symmetry()
+                if first != self._metrics.get("early"):
+                    self._metrics["early"] = first
+                    self.metrics_version += 1
             self.version += 1
+
+    def _early_symmetry(self) -> dict[str, Any] | None:
+        """Symmetry of the first strides, before steady strides exist. Lock held.
+
+        Every stance found so far (confirmed and provisional) counts, acceleration strides
+        included (the steady-stride rule excludes them later): stance = TO − IC, swing =
+        next IC − TO, s; mean per side; SI and SA of the means as for the running symmetry.
+        None until each foot has one complete stride (two contacts).
+        """
+        means: dict[str, dict[str, float]] = {"stance_time_s": {}, "swing_time_s": {}}
+        n: dict[str, int] = {}
+        for side, st in self._sides.items():
+            ev = sorted({(round(r[2], 4), round(r[3], 4)) for r in st.stances[-20:]} | set(st.provisional))
+            if len(ev) < 2:
+                return None
+            ic = np.array([e[0] for e in ev])
+            to = np.array([e[1] for e in ev])
+            stance, swing = to[:-1] - ic[:-1], ic[1:] - to[:-1]
+            ok = (stance > 0) & (swing > 0)
+            if not ok.any():
+                return None
+            n[side] = int(ok.sum())
+            means["stance_time_s"][side] = float(stance[ok].mean())
+            means["swing_time_s"][side] = float(swing[ok].mean())
+        return {"n_strides": n,
+                "si_pct": {m: float(symmetry_index_pct(v["left"], v["right"])) for m, v in means.items()},
+                "sa_pct": {m: float(symmetry_angle_pct(v["left"], v["right"])) for m, v in means.items()}}
 
     def stances(self, side: str) -> pd.DataFrame:
         """All confirmed stance phases of ``side`` (absolute frame indices)."""
@@ -146,7 +178,7 @@ class OnlineAnalysis:
         return {"n_strides": {s: 0 for s in self._sides}, "n_steady": {s: 0 for s in self._sides},
                 "cadence_spm": None, "stance_time_s": {}, "swing_time_s": {}, "stance_pct": {},
                 "swing_pct": {}, "si_pct": {}, "sa_pct": {}, "n_symmetry_strides": self.n_symmetry_strides,
-                "history": []}
+                "history": [], "early": None}
 
     def _compute_metrics(self) -> dict[str, Any]:
         """Stride table of the recent stances (compact indices) → running metrics. Lock held."""
