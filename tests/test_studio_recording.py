@@ -55,8 +55,10 @@ def test_link_drop_disk_full_auto_stop_and_decisions(qtbot, studio, monkeypatch)
     svc = win.service
     # 1) a link drops mid-trial: shown live (banner, gaps), the trial is flagged
     _record_until_strides(qtbot, win)
+    qtbot.waitUntil(lambda: "left</b>: link <b style='color:#2e7d32'>streaming" in win.devices.link.text(), timeout=5000)
     svc.submit(svc.harness.drop_link("left", for_s=1.0)).result(5)
     qtbot.waitUntil(lambda: "LINK LOST" in win.record.live.banner.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "left</b>: link <b style='color:#c62828'>" in win.devices.link.text(), timeout=5000)
     qtbot.waitUntil(lambda: win.record.live.last_snapshot.sides["left"].gaps >= 1, timeout=20000)
     assert "gaps 1" in win.record.live.status_label.text()
     win.record.mark()

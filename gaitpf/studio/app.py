@@ -92,6 +92,9 @@ class StudioWindow(QtWidgets.QMainWindow):
         self.devices.changed.connect(self._devices_changed)
         self.record.trial_finished.connect(self._trial_finished)
         self.check.decided.connect(self._decided)
+        self.link_timer = QtCore.QTimer(self)
+        self.link_timer.timeout.connect(self._show_link)
+        self.link_timer.start(500)
         self.unclean: list[Path] = []
         self._repair_connected = False
         self._offer_repair()
@@ -121,6 +124,10 @@ class StudioWindow(QtWidgets.QMainWindow):
         parts.append(f"<b>insoles</b> {dev}")
         parts.append(f"<b>recordings</b> {self.root}")
         self.header.setText(" &nbsp;│&nbsp; ".join(parts))
+
+    def _show_link(self) -> None:
+        t = self.record.trial
+        self.devices.show_link(t.status() if t is not None and not t.finished else None)
 
     def _offer_repair(self) -> None:
         """Files left open by a killed recorder: say so (``gaitpf repair`` makes them normal files)."""
@@ -251,6 +258,7 @@ class StudioWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, ev: Any) -> None:  # noqa: N802 - Qt API
         self.record.timer.stop()
+        self.link_timer.stop()
         self.shutdown()
         super().closeEvent(ev)
 

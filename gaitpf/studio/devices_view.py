@@ -64,6 +64,10 @@ class DevicesView(QtWidgets.QWidget):
         self.assigned.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.assigned.setStyleSheet("QLabel { font-size: 14px; padding: 6px; }")
         outer.addWidget(self.assigned)
+        self.link = QtWidgets.QLabel("link: not recording")
+        self.link.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.link.setStyleSheet("QLabel { font-size: 14px; padding: 6px; }")
+        outer.addWidget(self.link)
         self.error = QtWidgets.QLabel("")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("QLabel { color: #c62828; font-weight: bold; }")
@@ -116,6 +120,21 @@ class DevicesView(QtWidgets.QWidget):
             parts.append(f"<b>{s}</b>: <span style='color:{col}'>{a or 'not assigned'}</span>")
         allow = ", ".join(sorted(self.config.allow)) or "empty"
         self.assigned.setText(" &nbsp; ".join(parts) + f"<br><span style='color:#666'>allow-list: {allow}</span>")
+
+    def show_link(self, status: Any) -> None:
+        """Link state and battery of each foot from the recorder's status (None: not recording)."""
+        if status is None:
+            self.link.setText("link: not recording")
+            return
+        parts = []
+        for s in SIDES:
+            state = status.link.get(s, "?")
+            bat = status.battery_pct.get(s)
+            col = "#2e7d32" if state in ("connected", "streaming") else "#c62828"
+            parts.append(f"<b>{s}</b>: link <b style='color:{col}'>{state}</b>, battery "
+                         f"{'–' if bat is None else f'{bat:.0f} %'}, lost {status.lost_frames.get(s, 0)} frames, "
+                         f"gaps {status.gaps.get(s, 0)}")
+        self.link.setText("while recording — " + " &nbsp; ".join(parts))
 
     # -- assignment ---------------------------------------------------------------------------
     def select_address(self, address: str) -> bool:
