@@ -157,3 +157,6 @@ def test_trials_are_named_automatically_and_discarded_ones_kept(tmp_path):
     assert [p.name for p in store.trial_files("PF030", "S1")] == ["T1.h5"]
     assert store.patient("PF030").n_trials == 1           # the catalog does not see discarded trials
     assert store.next_session("PF030") == ("S2", 2)
+    assert store.body_mass_kg("PF030") == 70.0            # from the recordings (the virtual subject)
+    store.create_patient("PF031", affected_side="none", body_mass_kg=64)
+    assert store.body_mass_kg("PF031") == 64.0

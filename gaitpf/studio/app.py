@@ -212,11 +212,10 @@ class StudioWindow(QtWidgets.QMainWindow):
         if self.subject_id is None or self.visit_meta is None:
             raise InputError("choose a patient and save the visit form first")
         left, right = self.config.ready()
-        pat = next((p for p in self.store.patients() if p.subject_id == self.subject_id), None)
         trial, path = self.store.next_trial(self.subject_id, self.visit.session)
         return TrialRecording(self.service, path, left=left, right=right, subject_id=self.subject_id,
                               session=self.visit.session, trial=trial, metadata=self.visit_meta,
-                              body_mass_kg=pat.body_mass_kg if pat else None, allow=self.config.allow,
+                              body_mass_kg=self.store.body_mass_kg(self.subject_id), allow=self.config.allow,
                               auto_stop_strides=auto_stop, min_free_bytes=self.min_free_bytes)
 
     def _trial_finished(self, t: TrialRecording) -> None:

@@ -168,6 +168,24 @@ class PatientStore:
                 return p
         raise InputError(f"no patient {subject_id!r} under {self.root}")
 
+    def body_mass_kg(self, subject_id: str) -> float | None:
+        """Body mass (kg): ``patient.json``, else the newest recording of the patient that has one."""
+        mass = _read_json(self.root / subject_id / "patient.json").get("body_mass_kg")
+        if mass is not None:
+            return float(mass)
+        from ..io.hdf5 import file_info
+
+        d = self.root / subject_id
+        files = sorted(d.glob("*/*.h5"), key=lambda p: p.stat().st_mtime, reverse=True) if d.is_dir() else []
+        for f in files[:5]:
+            try:
+                m = file_info(f).get("body_mass_kg")
+            except GaitpfError:
+                continue
+            if m is not None and MIN_BODY_MASS_KG <= float(m) <= MAX_BODY_MASS_KG:
+                return float(m)
+        return None
+
     def create_patient(self, subject_id: str, *, affected_side: str, body_mass_kg: float | None = None) -> Patient:
         """Create ``ROOT/<id>/patient.json``; raises InputError on an invalid or existing id."""
         sid = check_subject_id(str(subject_id).strip())
