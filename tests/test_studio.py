@@ -160,3 +160,17 @@ def test_trials_are_named_automatically_and_discarded_ones_kept(tmp_path):
     assert store.body_mass_kg("PF030") == 70.0            # from the recordings (the virtual subject)
     store.create_patient("PF031", affected_side="none", body_mass_kg=64)
     assert store.body_mass_kg("PF031") == 64.0
+
+
+def test_cli_without_a_display_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    from gaitpf.cli.main import main
+
+    for var in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["studio", "--root", str(tmp_path)])
+    assert exc.value.code == 2 and "no display" in capsys.readouterr().err
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    with pytest.raises(SystemExit) as exc:
+        main(["studio", "--root", str(tmp_path), "--screenshots", str(tmp_path / "s")])
+    assert exc.value.code == 2 and "only apply with --autopilot" in capsys.readouterr().err

@@ -56,6 +56,9 @@ def command(root: Path, simulate: bool, speed: float, n_sensors: int, seed: int,
     if (screenshots is not None or stats_path is not None) and not autopilot:
         raise InputError("--screenshots and --stats only apply with --autopilot")
     check_subject_id(subject_id)
+    if not (os.environ.get("QT_QPA_PLATFORM") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise InputError("no display: run gaitpf studio on a desktop (X11 or Wayland), under `xvfb-run -a`, or "
+                         "with QT_QPA_PLATFORM=offscreen (e.g. with --autopilot)")
     os.environ.setdefault("QT_API", "pyside6")
     from ..studio.run import run_studio
 
