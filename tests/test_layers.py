@@ -53,7 +53,8 @@ def test_analysis_core_imports_only_numeric_stack_and_pure_gaitpf_modules():
                 )
 
 
-OUTPUTS = ("gaitpf.cli", "gaitpf.report", "gaitpf.live", "gaitpf.batch", "gaitpf.sessions", "gaitpf.demo")
+OUTPUTS = ("gaitpf.cli", "gaitpf.report", "gaitpf.live", "gaitpf.batch", "gaitpf.sessions", "gaitpf.demo",
+           "gaitpf.studio")
 
 
 def test_sources_import_neither_files_nor_analysis_nor_outputs():

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "record": ("gaitpf.cli.cmd_record", "Record both insoles into a crash-safe HDF5 file."),
     "repair": ("gaitpf.cli.cmd_repair", "Make a file left open by a killed recorder a normal file again."),
     "live": ("gaitpf.cli.cmd_live", "Live gait view (record, attach to a recording, or replay)."),
+    "studio": ("gaitpf.cli.cmd_studio", "The clinician's workstation: one window for a whole visit."),
     "session": ("gaitpf.cli.cmd_session", "Set session metadata (date, treatment, pain score...)."),
     "sessions": ("gaitpf.cli.cmd_sessions", "List a subject's sessions with headline metrics."),
     "compare": ("gaitpf.cli.cmd_compare", "Compare trials: symmetry change with CIs and MDC."),

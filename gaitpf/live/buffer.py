@@ -193,6 +193,8 @@ class LiveBuffer(OnlineAnalysis):
         # the first detection waits for one baseline window of data: on less, the lower
         # envelope of preprocessing would see only standing and differ from offline
         self.warmup_n = min(self.window_n, int(round(self.params.preprocess.baseline_window_s * self.fs)))
+        # before that, provisional events are shown from this much data on (the first strides)
+        self.early_n = min(self.warmup_n, int(round(2.0 * self.fs)))
         self.n_symmetry_strides = int(n_symmetry_strides)
         layouts = dict(layouts or {})
         self._sides: dict[str, _SideState] = {

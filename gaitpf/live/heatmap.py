@@ -16,7 +16,7 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 from ..layouts import INSOLE_LENGTH_MM, foot_outline_mm
 from ..model import SensorLayout
 
-__all__ = ["FootMap", "add_foot_plot"]
+__all__ = ["FootMap", "add_foot_plot", "add_color_bar"]
 
 _PITCH_MM = 2.5
 
@@ -32,11 +32,27 @@ def _inside_polygon(x: np.ndarray, y: np.ndarray, poly: np.ndarray) -> np.ndarra
     return (crosses & (xs < xint)).sum(axis=1) % 2 == 1
 
 
-def _lut() -> np.ndarray:
-    """256 × 4 uint8 colour table (white → yellow → red → dark red; 'pressure' style)."""
-    cmap = pg.ColorMap(pos=[0.0, 0.15, 0.45, 0.75, 1.0],
+def _colormap() -> pg.ColorMap:
+    """White → yellow → red → dark red ('pressure' style)."""
+    return pg.ColorMap(pos=[0.0, 0.15, 0.45, 0.75, 1.0],
                        color=[(250, 250, 250), (255, 237, 160), (254, 153, 41), (217, 48, 31), (120, 0, 30)])
-    return cmap.getLookupTable(0.0, 1.0, 256, alpha=True)
+
+
+def _lut() -> np.ndarray:
+    """256 × 4 uint8 colour table of :func:`_colormap`."""
+    return _colormap().getLookupTable(0.0, 1.0, 256, alpha=True)
+
+
+def add_color_bar(feet: pg.GraphicsLayout, col: int, unit: str) -> pg.ColorBarItem:
+    """The colour scale of the maps (0 to the current full-scale level, in the readings' unit).
+
+    The maps are coloured by the window (RGBA images), so the bar is display-only: the
+    window calls ``setLevels((0, level))`` when the full-scale level moves.
+    """
+    bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=_colormap(), interactive=False, width=14, rounding=0.1,
+                          label=f"sensor reading ({unit})")
+    feet.addItem(bar, row=0, col=col)
+    return bar
 
 
 class FootMap:

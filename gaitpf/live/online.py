@@ -67,7 +67,7 @@ class OnlineAnalysis:
     """Online stance detection and running metrics; mixed into :class:`~gaitpf.live.buffer.LiveBuffer`.
 
     Uses the host's ``fs``, ``unit``, ``params``, ``body_weight_n``, ``window_n``,
-    ``confirm_n``, ``guard_start_n``, ``channel_check_n``, ``block_n``, ``warmup_n``,
+    ``confirm_n``, ``guard_start_n``, ``channel_check_n``, ``block_n``, ``warmup_n``, ``early_n``,
     ``n_symmetry_strides``, ``_sides``, ``_lock``, ``_metrics``, ``version`` and
     ``metrics_version`` (all set by ``LiveBuffer.__init__``).
     """
@@ -90,18 +90,25 @@ class OnlineAnalysis:
             times = ring.time_s[sl].copy()
             gcum = ring.gap_cum[sl].copy()
             st.detected_at = ring.n_total
-        if n < max(self.guard_start_n + self.confirm_n, self.warmup_n, 3):
+        # before one baseline window of data ("early"), events are found on what there is
+        # but only shown as provisional: nothing is confirmed and the channel health is
+        # not kept, so the confirmed events stay those of the offline detector
+        early = n < self.warmup_n
+        if n < max(self.guard_start_n + self.confirm_n, 3) or (early and n < self.early_n):
             return
-        if need_check:
+        channel_ok = st.channel_ok
+        if need_check or early:
             sub = values
             if values.size > 250_000:  # large insoles: a decimated window is plenty for health
                 sub = values[:: int(np.ceil(values.size / 250_000))]
             try:
-                ok = prepare_load(sub, sampling_rate_hz=self.fs, unit=self.unit, params=self.params.preprocess).channel_ok
+                channel_ok = prepare_load(sub, sampling_rate_hz=self.fs, unit=self.unit,
+                                          params=self.params.preprocess).channel_ok
             except SignalError:
                 return  # nothing loaded yet (all flat): try again with more data
-            st.channel_ok, st.channel_checked_at = ok, a0 + n
-        total = values[:, st.channel_ok].sum(axis=1, dtype=np.float64)
+            if not early:
+                st.channel_ok, st.channel_checked_at = channel_ok, a0 + n
+        total = values[:, channel_ok].sum(axis=1, dtype=np.float64)
         try:
             prep = prepare_load(total, sampling_rate_hz=self.fs, unit=self.unit, params=self.params.preprocess)
         except SignalError:
@@ -113,6 +120,8 @@ class OnlineAnalysis:
         last_to = st.stances[-1][1] if st.stances else -1
         fresh = (ic + a0) > last_to
         ok = fresh & (to <= n - 1 - self.confirm_n) & ((ic >= self.guard_start_n) | (a0 == 0))
+        if early:
+            ok = np.zeros_like(ok)
         new = [(int(i + a0), int(o + a0), float(times[i]), float(times[o]), int(gcum[i]), int(gcum[o]))
                for i, o in zip(ic[ok], to[ok])]
         prov = [(float(times[i]), float(times[o])) for i, o in zip(ic[fresh & ~ok], to[fresh & ~ok])]
@@ -123,7 +132,39 @@ class OnlineAnalysis:
                 del st.stances[:-500]
                 self._metrics = self._compute_metrics()
                 self.metrics_version += 1
+            if not self._metrics["si_pct"] and len(self._sides) == 2:
+                first = self._early_symmetry()
+                if first != self._metrics.get("early"):
+                    self._metrics["early"] = first
+                    self.metrics_version += 1
             self.version += 1
+
+    def _early_symmetry(self) -> dict[str, Any] | None:
+        """Symmetry of the first strides, before steady strides exist. Lock held.
+
+        Every stance found so far (confirmed and provisional) counts, acceleration strides
+        included (the steady-stride rule excludes them later): stance = TO − IC, swing =
+        next IC − TO, s; mean per side; SI and SA of the means as for the running symmetry.
+        None until each foot has one complete stride (two contacts).
+        """
+        means: dict[str, dict[str, float]] = {"stance_time_s": {}, "swing_time_s": {}}
+        n: dict[str, int] = {}
+        for side, st in self._sides.items():
+            ev = sorted({(round(r[2], 4), round(r[3], 4)) for r in st.stances[-20:]} | set(st.provisional))
+            if len(ev) < 2:
+                return None
+            ic = np.array([e[0] for e in ev])
+            to = np.array([e[1] for e in ev])
+            stance, swing = to[:-1] - ic[:-1], ic[1:] - to[:-1]
+            ok = (stance > 0) & (swing > 0)
+            if not ok.any():
+                return None
+            n[side] = int(ok.sum())
+            means["stance_time_s"][side] = float(stance[ok].mean())
+            means["swing_time_s"][side] = float(swing[ok].mean())
+        return {"n_strides": n,
+                "si_pct": {m: float(symmetry_index_pct(v["left"], v["right"])) for m, v in means.items()},
+                "sa_pct": {m: float(symmetry_angle_pct(v["left"], v["right"])) for m, v in means.items()}}
 
     def stances(self, side: str) -> pd.DataFrame:
         """All confirmed stance phases of ``side`` (absolute frame indices)."""
@@ -137,7 +178,7 @@ class OnlineAnalysis:
         return {"n_strides": {s: 0 for s in self._sides}, "n_steady": {s: 0 for s in self._sides},
                 "cadence_spm": None, "stance_time_s": {}, "swing_time_s": {}, "stance_pct": {},
                 "swing_pct": {}, "si_pct": {}, "sa_pct": {}, "n_symmetry_strides": self.n_symmetry_strides,
-                "history": []}
+                "history": [], "early": None}
 
     def _compute_metrics(self) -> dict[str, Any]:
         """Stride table of the recent stances (compact indices) → running metrics. Lock held."""

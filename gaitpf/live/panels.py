@@ -43,8 +43,14 @@ def metrics_html(snap: LiveSnapshot) -> str:
         si = m["si_pct"].get(metric)
         sa = m["sa_pct"].get(metric)
         if si is None:
-            if len(sides) == 2:
-                html += f"<tr><td>{label}</td><td colspan=2>waiting for steady strides…</td></tr>"
+            early = m.get("early")
+            if len(sides) == 2 and early:
+                n = min(early["n_strides"].values())
+                html += (f"<tr><td>{label}</td><td><i style='color:#666'>SI {early['si_pct'][metric]:+.1f}%</i></td>"
+                         f"<td><i style='color:#666'>SA {early['sa_pct'][metric]:+.1f}%</i></td>"
+                         f"<td style='color:#666'>provisional: first {n} stride{'s' if n > 1 else ''}</td></tr>")
+            elif len(sides) == 2:
+                html += f"<tr><td>{label}</td><td colspan=2>waiting for the first strides…</td></tr>"
             continue
         band = HEALTHY_SI_PCT[metric]
         ok = abs(si) <= band

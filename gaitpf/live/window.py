@@ -32,7 +32,7 @@ from pyqtgraph.Qt import QtCore, QtWidgets
 
 from ..model import SIDES
 from .buffer import LiveBuffer, LiveSnapshot
-from .heatmap import FootMap, add_foot_plot
+from .heatmap import FootMap, add_color_bar, add_foot_plot
 from .online import HEALTHY_SI_PCT
 from .panels import SIDE_COLORS, banner_text, messages_html, metrics_html, status_html
 
@@ -161,6 +161,8 @@ class LiveWindow(QtWidgets.QMainWindow):
             self.maps[side] = fm
             self.images[side] = img
             self.cop[side] = cop
+        self.color_bar = add_color_bar(feet, len(SIDES), self.buffer.unit)
+        self._bar_level = 0.0
         self.plots.ci.layout.setRowStretchFactor(0, 5)
 
     def _build_force(self) -> None:
@@ -284,6 +286,10 @@ class LiveWindow(QtWidgets.QMainWindow):
             peak = max((float(np.nanmax(v.latest)) for v in snap.sides.values()
                         if v.latest is not None and v.latest.size and np.isfinite(v.latest).any()), default=0.0)
             self._level = max(self._level * 0.998, peak, 1e-6)
+            full = 0.85 * self._level
+            if abs(full - self._bar_level) > 0.05 * max(self._bar_level, 1e-9):  # repaint the scale rarely
+                self._bar_level = full
+                self.color_bar.setLevels((0.0, full))
         ymax = 1.0
         for side, view in snap.sides.items():
             t, tot = view.time_s, view.total
