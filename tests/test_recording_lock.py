@@ -148,3 +148,30 @@ def test_live_recording_refuses_an_existing_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "already exists" in err and "--overwrite" in err
     assert out.read_bytes() == b"not empty"
+
+
+def test_session_set_is_refused_while_the_recording_is_locked(tmp_path, capsys):
+    from gaitpf.io import write_recording
+    from gaitpf.sim.gait_model import simulate_trial
+
+    out = tmp_path / "S1" / "T1.h5"
+    out.parent.mkdir()
+    write_recording(out, simulate_trial(GaitParams(seed=3), duration_s=15.0)[0])
+    before = _digest(out)
+    code = ("import sys; from gaitpf.io.filelock import RecordingLock; "
+            "RecordingLock(sys.argv[1], what='gaitpf record').acquire(); print('held', flush=True); "
+            "sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(SystemExit) as exc:
+            main(["session", "set", str(out.parent), "--pain", "3"])
+        assert exc.value.code == 2
+        assert f"in use by gaitpf record pid {proc.pid}" in capsys.readouterr().err
+        assert _digest(out) == before
+    finally:
+        proc.kill()
+        proc.wait(30)
+    assert main(["session", "set", str(out.parent), "--pain", "3"]) in (None, 0)
+    assert _digest(out) != before and not lock_path(out).exists()

@@ -199,13 +199,23 @@ def update_file_metadata(
     OutputError
         The directory is not writable.
     """
+    from ..io.filelock import locked
+
+    p = Path(path)
+    new = validate_metadata(changes)
+    if not p.is_file():
+        raise InputError(f"{p}: no such recording")
+    with locked(p, what="gaitpf session set", error=InputError):  # never under a running recorder
+        return _rewrite_metadata(p, new, remove)
+
+
+def _rewrite_metadata(p: Path, new: dict[str, Any], remove: tuple[str, ...]) -> dict[str, Any]:
+    """:func:`update_file_metadata` under the recording's lock."""
     import h5py
 
     from ..io.atomic import atomic_path
     from ..io.hdf5_schema import to_json
 
-    p = Path(path)
-    new = validate_metadata(changes)
     meta = read_file_metadata(p)
     for key in remove:
         meta.pop(key, None)
