@@ -69,6 +69,11 @@ def test_link_drop_disk_full_auto_stop_and_decisions(qtbot, studio, monkeypatch)
     assert any("left: link lost" in r for r in chk.reasons) and "link lost" in win.check.reasons.text()
     log = json.loads((win.root / "PF050" / "S1" / "trials.json").read_text())
     assert len(log["T1"]["marks"]) == 1 and log["T1"]["check"]["gaps"]["left"] >= 1
+    from gaitpf.io import read_recording
+    ann = read_recording(win.root / "PF050" / "S1" / "T1.h5").annotations
+    marker = ann[ann["kind"] == "marker"]                 # the mark is in the file too, at its data time
+    assert list(marker["description"]) == ["mark 1"]
+    assert marker["onset_s"].iloc[0] == pytest.approx(log["T1"]["marks"][0]["time_s"], abs=0.5)
     win.check.buttons["discard"].click()
     assert (win.root / "PF050" / "S1" / ".discarded" / "T1.h5").exists()
     assert json.loads((win.root / "PF050" / "S1" / "trials.json").read_text())["T1"]["decision"] == "discard"

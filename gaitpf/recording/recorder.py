@@ -163,6 +163,37 @@ class Recorder:
         except RuntimeError:  # loop already closed
             pass
 
+    def annotate(self, onset_s: float, description: str, *, kind: str = "marker", side: str = "both",
+                 duration_s: float = 0.0) -> bool:
+        """Add an annotation (a clinician's mark, a note) to the file at its next flush.
+
+        Thread-safe and non-blocking (the writer thread's inbox is a deque); callable from a
+        GUI thread while recording.
+
+        Parameters
+        ----------
+        onset_s : float
+            Start, s, in the recording's time base (the frames' ``time_s``).
+        description : str
+            Free text (no names: pseudonymous files).
+        kind : str
+            Annotation kind (``"marker"`` by default; ``"gap"`` and ``"link"`` are the recorder's own).
+        side : str
+            ``"left"``, ``"right"`` or ``"both"``.
+        duration_s : float
+            Length, s (0 for a point in time).
+
+        Returns
+        -------
+        bool
+            False when the recorder is not writing (not started yet, or stopped): nothing added.
+        """
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return False
+        thread.put(("ann", (float(onset_s), max(float(duration_s), 0.0), str(kind), str(side), str(description))))
+        return True
+
     def status(self) -> RecorderStatus:
         """A snapshot of the counters."""
         st = self._status

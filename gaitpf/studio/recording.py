@@ -11,7 +11,7 @@ recorder; a failure of the view is logged and never reaches the recorder. The wi
 Auto-stop after N strides: a watcher in the acquisition loop stops the recording once
 both feet have N strides detected online (the live buffer's count, at most one stride
 behind the offline detector). Marks (button or key) are kept with their data time in the
-session's ``trials.json`` (the recorder has no public annotation hook).
+session's ``trials.json`` and, through :meth:`Recorder.annotate`, in the recording's annotations.
 """
 from __future__ import annotations
 
@@ -139,6 +139,8 @@ class TrialRecording:
         snap = self.buffer.snapshot(last_s=0.01)
         m = {"time_s": float(snap.now_s), "label": label}
         self.marks.append(m)
+        if self.recorder is not None:   # into the file's annotations too (kind "marker")
+            self.recorder.annotate(m["time_s"], f"{label} {len(self.marks)}")
         self.buffer.message("info", f"mark {len(self.marks)} at {snap.now_s:.1f} s")
         return m
 
