@@ -77,15 +77,16 @@ def _trim_heap() -> None:
 
 
 def hdf5_shape(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """``{"feet": {side: (n_samples, n_sensors)}, "sampling_rate_hz": fs}`` without reading data."""
-    from ..io.hdf5 import check_version, closed_cleanly, foot_length, open_hdf5
+    """``{"feet": {side: (n_samples, n_sensors)}, "sampling_rate_hz": fs}`` without reading data.
 
-    p = Path(path)
-    with open_hdf5(p) as (f, _):
-        check_version(f, p)
-        clean = closed_cleanly(f)
-        feet = {s: (foot_length(f, s, p, clean), int(f[s]["values"].shape[1])) for s in SIDES if s in f}
-        fs = float(f[next(iter(feet))].attrs["sampling_rate_hz"]) if feet else float("nan")
+    From the schema check of :func:`gaitpf.io.hdf5.probe_hdf5` (in a child process under a
+    deadline; its errors are those of the readers).
+    """
+    from ..io.hdf5 import probe_hdf5
+
+    plan = probe_hdf5(Path(path))
+    feet = {s: (fp["n"], fp["n_sensors"]) for s, fp in plan["feet"].items()}
+    fs = next(iter(plan["feet"].values()))["sampling_rate_hz"] if feet else float("nan")
     return {"feet": feet, "sampling_rate_hz": fs}
 
 

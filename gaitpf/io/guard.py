@@ -26,12 +26,13 @@ import os
 import pickle
 import select
 import signal
+import sys
 import time
 from typing import Any, Callable, Iterator
 
 from ..errors import DamagedFileError, GaitpfError, ReaderCrashError, ReadTimeoutError
 
-__all__ = ["display_path", "reading", "run_isolated", "deadline_s", "DEFAULT_BASE_S"]
+__all__ = ["display_path", "printable", "reading", "run_isolated", "die_with_parent", "deadline_s", "DEFAULT_BASE_S"]
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,20 @@ def display_path(path: str | os.PathLike[str] | bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+def printable(text: str) -> str:
+    """``text`` made writable as UTF-8: undecodable file-name bytes become ``\\xff`` escapes."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
+    text = printable(" ".join(str(text).split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -105,6 +118,27 @@ def deadline_s(path: str | os.PathLike[str] | None = None, *, base_s: float | No
     return base + size / rate_bytes_s
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """Make the calling process receive SIGKILL when its parent dies (Linux ``prctl``).
+
+    Elsewhere, or if ``prctl`` is unavailable, nothing is set. If the parent
+    (``parent_pid``) is already gone, the process exits at once.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no libc/prctl
+            pass
+    if parent_pid is not None and os.getppid() != parent_pid:  # the parent died before prctl
+        os._exit(1)
+
+
 def _child_main(w: int, fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> None:
     """Run ``fn`` and write ``("ok", result)`` or ``("err", exception)`` pickled to fd ``w``."""
     try:
@@ -124,16 +158,19 @@ def _child_main(w: int, fn: Callable[..., Any], args: tuple, kwargs: dict[str, A
     os.close(w)
 
 
-def _fork_child(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> tuple[int, int]:
+def _fork_child(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], quiet: bool) -> tuple[int, int]:
     r, w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # child: never returns into the caller's code
         code = 0
         try:
             os.close(r)
+            die_with_parent(parent)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            logging.disable(logging.CRITICAL)  # the parent logs what matters, once
+            if quiet:
+                logging.disable(logging.CRITICAL)  # the parent logs what matters, once
             _child_main(w, fn, args, kwargs)
         except BaseException:  # noqa: BLE001
             code = 1
@@ -151,7 +188,7 @@ def _spawn_entry(conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict[st
 
 
 def run_isolated(fn: Callable[..., Any], *args: Any, timeout_s: float, path: str | os.PathLike[str],
-                 what: str = "reading", **kwargs: Any) -> Any:
+                 what: str = "reading", quiet: bool = True, **kwargs: Any) -> Any:
     """Run ``fn(*args, **kwargs)`` in a child process under a deadline; return its result.
 
     Parameters
@@ -165,6 +202,8 @@ def run_isolated(fn: Callable[..., Any], *args: Any, timeout_s: float, path: str
         The file being read (named in the errors).
     what : str
         What the child does, for the messages ("reading", "repairing").
+    quiet : bool
+        Silence logging in the child (its findings come back as the result or error).
 
     Raises
     ------
@@ -178,7 +217,7 @@ def run_isolated(fn: Callable[..., Any], *args: Any, timeout_s: float, path: str
     shown = display_path(path)
     proc = None
     if hasattr(os, "fork"):
-        pid, r = _fork_child(fn, args, kwargs)
+        pid, r = _fork_child(fn, args, kwargs, quiet)
     else:  # pragma: no cover - Windows/macOS spawn path
         import multiprocessing
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import FormatError, InputError, SchemaError, SignalError
+from ..errors import GaitpfError, InputError, SchemaError, SignalError
 from ..model import SIDES, FootSignals, Recording, SensorLayout, empty_annotations
 from .hdf5_schema import (
     ANNOTATION_DATASETS,
@@ -44,7 +44,7 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 #: Most probe results kept (keyed by file identity, size and modification time).
 _PLAN_CACHE_SIZE = 64
-_plans: dict[tuple[Any, ...], dict[str, Any]] = {}
+_plans: dict[tuple[Any, ...], tuple[str, Any]] = {}
 
 
 def is_hdf5(path: str | os.PathLike[str]) -> bool:
@@ -83,14 +83,19 @@ def probe_hdf5(path: str | os.PathLike[str], *, swmr: bool = False, timeout_s: f
         raise InputError(f"{display_path(p)}: is a directory, expected a recording file")
     st = p.stat()
     key = (os.path.realpath(p), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, swmr)
-    plan = _plans.get(key)
-    if plan is None:
-        plan = run_isolated(inspect_hdf5, p, swmr, timeout_s=timeout_s or deadline_s(p, rate_bytes_s=50e6),
-                            path=p, what="checking")
+    found = _plans.get(key)
+    if found is None:
+        try:
+            found = ("ok", run_isolated(inspect_hdf5, p, swmr, path=p, what="checking",
+                                        timeout_s=timeout_s or deadline_s(p, rate_bytes_s=50e6)))
+        except GaitpfError as exc:  # remembered too: a stalling file costs its deadline once
+            found = ("err", exc)
         if len(_plans) >= _PLAN_CACHE_SIZE:
             _plans.pop(next(iter(_plans)))
-        _plans[key] = plan
-    return plan
+        _plans[key] = found
+    if found[0] == "err":
+        raise found[1]
+    return found[1]
 
 
 @contextlib.contextmanager
