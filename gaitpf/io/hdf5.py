@@ -334,7 +334,7 @@ def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
             t = f[side]["time_s"]
             ends = np.asarray([t[0], t[n - 1]], dtype="float64") if n else np.zeros(2)
             if not np.all(np.isfinite(ends)) or ends[1] < ends[0]:
-                raise SchemaError(f"{display_path(p)}: /{side}/time_s runs from {ends[0]!r} s to {ends[1]!r} s; "
+                raise SchemaError(f"{display_path(p)}: /{side}/time_s runs from {float(ends[0])!r} s to {float(ends[1])!r} s; "
                                   "the time base is damaged")
             feet[side] = {
                 "frames": n,

@@ -163,6 +163,8 @@ def attr_number(obj: Any, name: str, where: str, p: Path, *, required: bool = Tr
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
