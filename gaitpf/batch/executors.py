@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..errors import InputError
 from ..io.guard import die_with_parent
@@ -34,7 +34,7 @@ def _worker_init(parent_pid: int) -> None:
     die_with_parent(parent_pid)
 
 
-def _local(refs: list[RecordingRef], args: tuple, jobs: int) -> Iterator[dict[str, Any]]:
+def _local(refs: list[RecordingRef], args: tuple, jobs: int) -> Iterable[dict[str, Any]]:
     """Start the pool and submit everything now (before any progress thread exists: fork safety).
 
     Workers never outlive the driver: each gets SIGKILL when the driver dies (even by
@@ -46,25 +46,41 @@ def _local(refs: list[RecordingRef], args: tuple, jobs: int) -> Iterator[dict[st
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(refs)), mp_context=ctx, initializer=_worker_init,
                                initargs=(os.getpid(),))
-    futures = {pool.submit(analyze_task, ref, *args, n_threads=1): ref for ref in refs}  # a process per core
+    stream = _PoolStream(pool)
+    try:
+        stream.futures = {pool.submit(analyze_task, ref, *args, n_threads=1): ref for ref in refs}  # a process per core
+    except BaseException:
+        stream.close()
+        raise
+    return stream
 
-    def results() -> Iterator[dict[str, Any]]:
-        finished = False
-        try:
-            for fut in as_completed(futures):
-                try:
-                    yield fut.result()
-                except Exception as exc:  # the worker process died (killed, out of memory)
-                    yield {"status": "failed", "rel_path": futures[fut].rel_path,
-                           "reason": f"worker process died: {type(exc).__name__}: {exc}",
-                           "error": type(exc).__name__}
-            finished = True
-        finally:
-            if not finished:  # interrupted, or the consumer failed: stop the workers now
-                _kill_workers(pool)
-            pool.shutdown(wait=finished, cancel_futures=True)
 
-    return results()
+class _PoolStream:
+    """Results of a local pool in completion order; :meth:`close` before the end kills the workers.
+
+    (A class, not a generator: ``close()`` must stop the pool even when iteration never started.)
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool, self.futures, self.finished = pool, {}, False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for fut in as_completed(self.futures):
+            try:
+                yield fut.result()
+            except Exception as exc:  # the worker process died (killed, out of memory)
+                yield {"status": "failed", "rel_path": self.futures[fut].rel_path,
+                       "reason": f"worker process died: {type(exc).__name__}: {exc}",
+                       "error": type(exc).__name__}
+        self.finished = True
+        self.pool.shutdown(wait=True)
+
+    def close(self) -> None:
+        """Stop now: interrupted, or the consumer failed (no-op after a complete iteration)."""
+        if not self.finished:
+            self.finished = True
+            _kill_workers(self.pool)
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _kill_workers(pool: ProcessPoolExecutor) -> None:

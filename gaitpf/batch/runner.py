@@ -242,10 +242,12 @@ def run_batch(
     args = (params, str(out / CACHE_DIRNAME), force, chunked_threshold_bytes)
     by_path = {r.rel_path: r for r in refs}
     done: list[tuple[RecordingRef, dict[str, Any]]] = []
+    stream: Any = None
+    progress: _Progress | None = None
     with terminate_on_sigterm():  # SIGTERM unwinds like Ctrl-C: the pool workers are killed, not orphaned
-        stream = _dask(order, args, scheduler) if scheduler else _local(order, args, jobs or os.cpu_count() or 1)
-        progress = _Progress(len(refs), quiet)
         try:
+            stream = _dask(order, args, scheduler) if scheduler else _local(order, args, jobs or os.cpu_count() or 1)
+            progress = _Progress(len(refs), quiet)
             for res in stream:
                 ref = by_path[res["rel_path"]]
                 meta = res.get("meta", {})
@@ -264,7 +266,8 @@ def run_batch(
                     report.sensor_samples += int(meta.get("sensor_samples", 0))
                 progress.advance(report, hours)
         finally:
-            progress.close()
+            if progress is not None:
+                progress.close()
             close = getattr(stream, "close", None)
             if close is not None:
                 close()

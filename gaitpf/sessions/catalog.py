@@ -209,7 +209,8 @@ class Catalog:
         rows = self._con.execute(sql + " ORDER BY path", tuple(args)).fetchall()
         df = pd.DataFrame(rows, columns=list(_COLUMNS)).astype({"path": object})
         df["metadata"] = [json.loads(m) if isinstance(m, str) and m else {} for m in df["metadata"]]
-        df["file"] = [str(self.root / _fs_path(p)) for p in df["path"]]
+        # object dtype: a file name that is not UTF-8 cannot live in an Arrow-backed string column
+        df["file"] = pd.Series([str(self.root / _fs_path(p)) for p in df["path"]], index=df.index, dtype=object)
         df["path"] = [display_path(_fs_path(p)) for p in df["path"]]
         return df
 
