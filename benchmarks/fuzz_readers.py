@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import sys
 import tempfile
 import time
@@ -27,6 +28,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fuzz_fixtures import OUTCOMES, make_seeds, mutate, run_one  # noqa: E402
 
 
+def overhead(seed: Path, repeats: int = 20) -> str:
+    """Median cost of the isolated schema check versus the same check in-process, and a whole read."""
+    import statistics
+
+    from gaitpf.io import hdf5, read_recording
+    from gaitpf.io.hdf5_validate import inspect_hdf5
+
+    def median_ms(fn) -> float:
+        times = []
+        for _ in range(repeats):
+            hdf5._plans.clear()
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return 1e3 * statistics.median(times)
+
+    inproc = median_ms(lambda: inspect_hdf5(seed))
+    child = median_ms(lambda: hdf5.probe_hdf5(seed))
+    read = median_ms(lambda: read_recording(seed))
+    return (f"schema check of {seed.name} ({seed.stat().st_size / 1e3:.0f} kB): in a child under a deadline "
+            f"{child:.1f} ms, in-process {inproc:.1f} ms; whole read_recording (check included) {read:.1f} ms")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=2000, help="mutated files")
@@ -35,6 +59,8 @@ def main() -> int:
     ap.add_argument("--commands", default="info,analyze")
     ap.add_argument("--keep", type=Path, default=None, help="copy files that hang/crash/fail internally here")
     args = ap.parse_args()
+    os.environ.setdefault("GAITPF_READ_TIMEOUT_S", "5")
+    print(f"guarded-read deadline base GAITPF_READ_TIMEOUT_S={os.environ['GAITPF_READ_TIMEOUT_S']} s", flush=True)
     commands = args.commands.split(",")
     rng = np.random.default_rng(args.seed)
     counts = {c: collections.Counter() for c in commands}
@@ -43,6 +69,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_p = Path(tmp)
         seeds = make_seeds(tmp_p / "seeds")
+        print(overhead(seeds[0]), flush=True)
         for i in range(args.n):
             seed = seeds[int(rng.integers(0, len(seeds)))]
             target = tmp_p / f"m{i % 4}{seed.suffix}"

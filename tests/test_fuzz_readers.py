@@ -9,6 +9,7 @@ through a real ``gaitpf`` subprocess.
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from fuzz_fixtures import make_seeds, mutate, run_one
+from gaitpf.batch.runner import run_batch
 
 #: Guarded-read deadline inside the commands (s), and the per-file deadline of the test (s).
 READ_TIMEOUT_S = "2"
@@ -45,12 +47,18 @@ def test_mutation_fuzz_never_internal_hang_or_crash(seeds: list[Path], tmp_path:
     swmr = seeds[2]
     outcomes: dict[str, int] = {}
     bad = []
+    archive = tmp_path / "archive"
+    archive.mkdir()
     for i in range(160):
         # half of the files are mutations of the crash-left SWMR file
         seed = swmr if i % 2 == 0 else seeds[int(rng.integers(0, len(seeds)))]
         target = tmp_path / f"m{i}{seed.suffix}"
         how = mutate(seed, target, rng)
+        if i % 16 == 0:  # a few go into an archive for `gaitpf batch` below
+            shutil.copy(target, archive / f"m{i}.h5")
         commands = ["info", "analyze"] if i % 6 == 0 else ["info"]
+        if i % 20 == 2:
+            commands.append("repair")  # last: it rewrites the file
         for cmd in commands:
             outcome, line = run_one([cmd, str(target)], FILE_DEADLINE_S)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -61,6 +69,13 @@ def test_mutation_fuzz_never_internal_hang_or_crash(seeds: list[Path], tmp_path:
         target.unlink()
     assert not bad, "\n".join(bad)
     assert outcomes.get("clean", 0) > 40 and outcomes.get("ok", 0) > 10, outcomes
+    # batch marks each damaged file failed with its reason and goes on
+    shutil.copy(seeds[0], archive / "good.h5")
+    report = run_batch(archive, tmp_path / "out", jobs=2)
+    assert "good.h5" in report.computed and report.n_computed + report.n_failed == report.n_total
+    for f in report.failures:
+        assert f["error"] in ("FormatError", "SchemaError", "DamagedFileError", "ReadTimeoutError",
+                              "ReaderCrashError", "InputError", "SignalError", "NoWalkingError"), f
 
 
 def test_damaged_swmr_files_through_the_installed_entry_point(seeds: list[Path], tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import NoWalkingError, SchemaError, SignalError
+from ..io.guard import display_path
 from ..model import QUALITY_GAP_BEFORE, SIDES, FootSignals, Recording
 from .chunkstats import ChannelStats, preprocess_rows
 
@@ -307,7 +308,7 @@ def analyze_hdf5_chunked(
         mass = mass if np.isfinite(mass) else None
         bw_n = mass * 9.80665 if mass is not None else None
         # as gaitpf.io.hdf5.read_hdf5: the stored source, plus the file that was read
-        source = from_json(a["source"], what=f"{p}: root attribute 'source'") | {"path": str(p)}
+        source = from_json(a["source"], what=f"{p}: root attribute 'source'") | {"path": display_path(p)}
         name = source.get("path") or source.get("name") or "recording"
         feet: dict[str, _Foot] = {}
         rates = set()

@@ -287,7 +287,7 @@ def read_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Recording:
             return Recording(
                 feet=feet, subject_id=root["subject_id"], session=root["session"], trial=root["trial"],
                 body_mass_kg=root["body_mass_kg"], created_utc=root["created_utc"],
-                source=dict(root["source"]) | {"path": str(p)},
+                source=dict(root["source"]) | {"path": display_path(p)},
                 annotations=_read_annotations(f, plan["n_annotations"]), truth=_read_truth(f, plan["truth"]),
                 metadata=dict(root["metadata"]),
             )
