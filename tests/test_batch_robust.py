@@ -13,7 +13,6 @@ import pandas as pd
 import psutil
 import pytest
 
-from gaitpf.batch.runner import run_batch
 from gaitpf.cli.main import main
 from gaitpf.sim.gait_model import GaitParams
 from gaitpf.cli.cmd_simulate import write_simulation

@@ -15,18 +15,9 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from .. import __version__
 from ..errors import GaitpfError, InputError, SchemaError, SignalError
-from ..model import SIDES, FootSignals, Recording, SensorLayout, empty_annotations
-from .hdf5_schema import (
-    ANNOTATION_DATASETS,
-    FOOT_COUNTER_ATTRS,
-    FOOT_DATASETS,
-    ROOT_ATTRS,
-    SCHEMA_VERSION,
-    SUPPORTED_VERSIONS,
-    from_json,
-)
+from ..model import FootSignals, Recording, SensorLayout, empty_annotations
+from .hdf5_schema import ANNOTATION_DATASETS, FOOT_DATASETS, from_json
 from .guard import deadline_s, display_path, reading, run_isolated
 from .hdf5_validate import inspect_hdf5
 from .hdf5_writer import FootSpec, RecordingWriter, write_hdf5
@@ -34,7 +25,7 @@ from .hdf5_writer import FootSpec, RecordingWriter, write_hdf5
 __all__ = [
     "read_hdf5", "file_info", "is_hdf5", "open_hdf5", "probe_hdf5", "RecordingWriter", "FootSpec", "write_hdf5",
     # building blocks for readers that stream a file in chunks (gaitpf.batch.chunked)
-    "as_str", "check_version", "closed_cleanly", "foot_length", "read_layout",
+    "as_str", "check_time", "read_layout",
 ]
 
 log = logging.getLogger(__name__)
@@ -130,57 +121,6 @@ def open_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Iterator[t
             f.close()
 
 
-def check_version(f: Any, p: Path) -> int:
-    if "schema_version" not in f.attrs:
-        raise SchemaError(
-            f"{p}: no 'schema_version' attribute, so this is not a gaitpf recording; this gaitpf "
-            f"({__version__}) reads schema version {SCHEMA_VERSION}. Convert the original data with "
-            "`gaitpf import`."
-        )
-    raw = f.attrs["schema_version"]
-    try:
-        version = int(np.asarray(raw).item())
-    except (TypeError, ValueError):
-        version = None
-    if version not in SUPPORTED_VERSIONS:
-        hint = (
-            "upgrade gaitpf to read it" if isinstance(version, int) and version > SCHEMA_VERSION
-            else "re-import the original data with `gaitpf import`"
-        )
-        raise SchemaError(
-            f"{p}: schema_version {version if version is not None else repr(raw)} found, but gaitpf {__version__} reads schema version(s) "
-            f"{', '.join(map(str, SUPPORTED_VERSIONS))}; {hint}"
-        )
-    for name in ROOT_ATTRS:
-        if name not in f.attrs:
-            raise SchemaError(f"{p}: required root attribute {name!r} is missing (schema v{version})")
-    return version
-
-
-def closed_cleanly(f: Any) -> bool:
-    return bool(int(np.asarray(f.attrs["closed_cleanly"]).item()))
-
-
-def foot_length(f: Any, side: str, p: Path, clean: bool) -> int:
-    g = f[side]
-    for name in FOOT_DATASETS:
-        if name not in g:
-            raise SchemaError(f"{p}: required dataset /{side}/{name} is missing")
-    for name in ("sampling_rate_hz", "unit"):
-        if name not in g.attrs:
-            raise SchemaError(f"{p}: required attribute {name!r} of /{side} is missing")
-    if g["values"].ndim != 2:
-        raise SchemaError(f"{p}: /{side}/values must be 2-D (samples x sensors), found {g['values'].ndim}-D")
-    lengths = {name: int(g[name].shape[0]) for name in FOOT_DATASETS}
-    n = min(lengths.values())
-    if len(set(lengths.values())) > 1:
-        if clean:
-            raise SchemaError(f"{p}: /{side} datasets have different lengths {lengths}; the file is inconsistent")
-        log.warning("%s: /%s datasets have different lengths %s after an unclean close; using the first %d",
-                    p, side, lengths, n)
-    return n
-
-
 def read_layout(g: Any, side: str, p: Path, n_sensors: int) -> SensorLayout | None:
     if "layout" not in g:
         return None
@@ -223,15 +163,16 @@ def _read_truth(f: Any, sides: list[str]) -> dict[str, pd.DataFrame] | None:
                                 for name in ("ic_idx", "to_idx")}) for side in sides}
 
 
-def _check_time(time_s: np.ndarray, side: str, p: Path) -> None:
-    """``time_s`` must be finite and non-decreasing."""
+def check_time(time_s: np.ndarray, side: str, p: Path | None) -> None:
+    """``time_s`` must be finite and non-decreasing (:class:`SchemaError` naming ``p`` if given)."""
+    where = f"{display_path(p)}: " if p is not None else ""
     bad = np.flatnonzero(~np.isfinite(time_s))
     if bad.size:
-        raise SchemaError(f"{display_path(p)}: /{side}/time_s has non-finite values (first at sample {bad[0]})")
+        raise SchemaError(f"{where}/{side}/time_s has non-finite values (first at sample {bad[0]})")
     back = np.flatnonzero(np.diff(time_s) < 0)
     if back.size:
         i = int(back[0])
-        raise SchemaError(f"{display_path(p)}: /{side}/time_s goes back in time at sample {i + 1} "
+        raise SchemaError(f"{where}/{side}/time_s goes back in time at sample {i + 1} "
                           f"({time_s[i]:.6g} s then {time_s[i + 1]:.6g} s); the time base is damaged")
 
 
@@ -271,7 +212,7 @@ def read_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Recording:
                             display_path(p), side, fp["lengths"], n)
             values = np.asarray(g["values"][:n])
             time_s = np.asarray(g["time_s"][:n], dtype="float64")
-            _check_time(time_s, side, p)
+            check_time(time_s, side, p)
             try:
                 feet[side] = FootSignals(
                     side=side, values=values, unit=fp["unit"], sampling_rate_hz=fp["sampling_rate_hz"], time_s=time_s,

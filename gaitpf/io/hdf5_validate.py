@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError, InputError, SchemaError
+from .hdf5_attrs import MAX_ATTR_ELEMENTS, attr_json, attr_number, attr_raw, attr_text, short
 from .hdf5_schema import (
     ANNOTATION_DATASETS,
     FOOT_COUNTER_ATTRS,
@@ -44,7 +45,6 @@ from .hdf5_schema import (
     SCHEMA_VERSION,
     SUPPORTED_VERSIONS,
     UNITS,
-    from_json,
 )
 
 __all__ = ["inspect_hdf5", "h5_open", "MAX_ATTR_ELEMENTS", "MAX_SENSORS", "HDF5_MAGIC"]
@@ -52,12 +52,8 @@ __all__ = ["inspect_hdf5", "h5_open", "MAX_ATTR_ELEMENTS", "MAX_SENSORS", "HDF5_
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 #: Parts of HDF5's error when a writer holds the file open (or was killed without closing it).
 _OPEN_FOR_WRITE = ("already open for write", "consistency flags", "unable to lock file")
-#: Attributes declaring more elements than this are refused without reading them.
-MAX_ATTR_ELEMENTS = 1 << 20
 #: Most sensors per insole a file may declare.
 MAX_SENSORS = 4096
-#: Longest text attribute accepted, characters.
-MAX_TEXT = 1 << 20
 
 _TEXT_ROOT = ("gaitpf_version", "created_utc", "subject_id", "session", "trial")
 
@@ -105,74 +101,6 @@ def _show(p: Path) -> str:
 
 def _first_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
-
-
-# ----------------------------------------------------------------------------- attributes
-def _attr(obj: Any, name: str, where: str, p: Path, *, required: bool = True) -> Any:
-    """Read attribute ``name`` after checking its declared size; ``None`` if absent and optional."""
-    if name not in obj.attrs:
-        if required:
-            raise SchemaError(f"{_show(p)}: required attribute {name!r} of {where} is missing")
-        return None
-    aid = obj.attrs.get_id(name)
-    shape = aid.shape
-    if shape is None:
-        raise SchemaError(f"{_show(p)}: attribute {name!r} of {where} is empty (null dataspace)")
-    if math.prod(shape) > MAX_ATTR_ELEMENTS:
-        raise SchemaError(f"{_show(p)}: attribute {name!r} of {where} declares {math.prod(shape)} elements")
-    return obj.attrs[name]
-
-
-def _scalar(value: Any) -> Any:
-    arr = np.asarray(value)
-    if arr.size != 1:
-        return None
-    return arr.reshape(()).item() if arr.dtype.kind != "O" else arr.reshape(())[()]
-
-
-def attr_text(obj: Any, name: str, where: str, p: Path, *, required: bool = True, default: str = "") -> str:
-    """A text attribute as ``str`` (``bytes`` must be UTF-8); anything else is a :class:`SchemaError`."""
-    value = _attr(obj, name, where, p, required=required)
-    if value is None:
-        return default
-    v = _scalar(value) if not isinstance(value, (str, bytes)) else value
-    if isinstance(v, bytes):
-        try:
-            v = v.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise SchemaError(f"{_show(p)}: attribute {name!r} of {where} is not UTF-8 text") from exc
-    if not isinstance(v, str):
-        raise SchemaError(f"{_show(p)}: attribute {name!r} of {where} must be text, found "
-                          f"{type(v).__name__} {_short(value)}")
-    if len(v) > MAX_TEXT:
-        raise SchemaError(f"{_show(p)}: attribute {name!r} of {where} is {len(v)} characters long")
-    return v
-
-
-def attr_number(obj: Any, name: str, where: str, p: Path, *, required: bool = True,
-                default: float = float("nan")) -> float:
-    """A numeric scalar attribute as ``float`` (text, arrays and booleans are refused)."""
-    value = _attr(obj, name, where, p, required=required)
-    if value is None:
-        return default
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iuf" or arr.size != 1:
-        raise SchemaError(f"{_show(p)}: attribute {name!r} of {where} must be a number, found "
-                          f"{_short(value)} ({arr.dtype}, shape {arr.shape})")
-    return float(arr.reshape(()).item())
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, np.generic):
-        value = value.item()
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _json_attr(obj: Any, name: str, where: str, p: Path, *, required: bool = True) -> dict[str, Any]:
-    text = attr_text(obj, name, where, p, required=required, default="{}")
-    label = f"root attribute {name!r}" if where == "/" else f"{where} attribute {name!r}"
-    return from_json(text, what=f"{_show(p)}: {label}")
 
 
 # ----------------------------------------------------------------------------- datasets
@@ -250,7 +178,7 @@ def _check_version(f: Any, p: Path) -> int:
             f"({__version__}) reads schema version {SCHEMA_VERSION}. Convert the original data with "
             "`gaitpf import`."
         )
-    raw = _attr(f, "schema_version", "/", p)
+    raw = attr_raw(f, "schema_version", "/", p)
     arr = np.asarray(raw)
     version = int(arr.reshape(()).item()) if arr.dtype.kind in "iu" and arr.size == 1 else None
     if version not in SUPPORTED_VERSIONS:
@@ -258,7 +186,7 @@ def _check_version(f: Any, p: Path) -> int:
             "upgrade gaitpf to read it" if isinstance(version, int) and version > SCHEMA_VERSION
             else "re-import the original data with `gaitpf import`"
         )
-        found = version if version is not None else _short(raw)
+        found = version if version is not None else short(raw)
         raise SchemaError(
             f"{_show(p)}: schema_version {found} found, but gaitpf {__version__} reads schema version(s) "
             f"{', '.join(map(str, SUPPORTED_VERSIONS))}; {hint}"
@@ -296,7 +224,7 @@ def _foot(f: Any, side: str, p: Path, clean: bool, file_size: int) -> dict[str, 
     unit = attr_text(g, "unit", where, p)
     if unit not in UNITS:
         raise SchemaError(f"{_show(p)}: attribute 'unit' of {where} is {unit!r}; expected one of {', '.join(UNITS)}")
-    _json_attr(g, "device", where, p, required=False)
+    attr_json(g, "device", where, p, required=False)
     counters = {k: attr_number(g, k, where, p, required=False, default=float(np.asarray(v)))
                 for k, v in FOOT_COUNTER_ATTRS.items()}
     lost = counters["n_lost_frames"]
@@ -411,8 +339,8 @@ def _inspect(f: Any, p: Path, used_swmr: bool) -> dict[str, Any]:
     if math.isfinite(mass) and not 0 < mass < 1000:
         raise SchemaError(f"{_show(p)}: root attribute 'body_mass_kg' is {mass!r}; expected a mass in kg (or NaN)")
     root["body_mass_kg"] = mass if math.isfinite(mass) else None
-    root["source"] = _json_attr(f, "source", "/", p)
-    root["metadata"] = _json_attr(f, "metadata", "/", p)
+    root["source"] = attr_json(f, "source", "/", p)
+    root["metadata"] = attr_json(f, "metadata", "/", p)
     sides = [s for s in ("left", "right") if s in f]
     if not sides:
         raise SchemaError(f"{_show(p)}: neither /left nor /right exists; a recording needs at least one foot")
