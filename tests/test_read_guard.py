@@ -218,3 +218,19 @@ def test_non_utf8_names_are_shown_escaped(tmp_path: Path, capsys: pytest.Capture
     with pytest.raises(SystemExit) as code:
         main(["analyze", name])
     assert code.value.code == 2 and "walk\\xff.h5: attribute 'sampling_rate_hz'" in capsys.readouterr().err
+
+
+def test_live_replay_of_a_non_utf8_file_name(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    name = os.fsencode(tmp_path) + b"/walk\xff.h5"
+    _tiny(Path(os.fsdecode(name)), n=1500)
+    shot = os.fsencode(tmp_path) + b"/shot\xff.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_API": "pyside6",
+           "PYTHONPATH": str(Path(__file__).parents[1])}
+    r = subprocess.run([sys.executable, "-m", "gaitpf.cli.main", "live", "--replay", name, "--speed", "10",
+                        "--screenshot", shot, "--after", "0.5"], env=env, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    with open(shot, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n" and b"Traceback" not in r.stderr
