@@ -10,6 +10,9 @@ __all__ = [
     "InputError",
     "FormatError",
     "SchemaError",
+    "DamagedFileError",
+    "ReadTimeoutError",
+    "ReaderCrashError",
     "SignalError",
     "NoWalkingError",
     "OutputError",
@@ -33,6 +36,18 @@ class FormatError(InputError):
 
 class SchemaError(FormatError):
     """A gaitpf HDF5 file does not match the schema version this gaitpf reads."""
+
+
+class DamagedFileError(FormatError):
+    """A file's bytes cannot be read: the file library (HDF5, numpy, an importer) failed on them."""
+
+
+class ReadTimeoutError(DamagedFileError):
+    """Reading a file did not finish within its deadline (the HDF5 library can loop on damaged files)."""
+
+
+class ReaderCrashError(DamagedFileError):
+    """The isolated process reading a file died (the file library crashed on its content)."""
 
 
 class SignalError(GaitpfError):

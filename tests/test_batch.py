@@ -234,12 +234,14 @@ def test_cache_arrow_tables_match_parquet_round_trip(tmp_path: Path) -> None:
     assert back["strides"]["stride_time_s"].isna().tolist() == [False, True, False]
 
 
-def test_hdf5_values_bound(tmp_path: Path) -> None:
-    from gaitpf.batch.task import _hdf5_values_bound
+def test_hdf5_shape_from_the_schema_check(tmp_path: Path) -> None:
+    from gaitpf.batch.chunked import hdf5_shape
+    from gaitpf.errors import FormatError
 
     path = tmp_path / "walk.h5"
     _simulate(path, seed=3, duration_s=20.0)
     rec = read_recording(path)
-    assert _hdf5_values_bound(path) >= sum(f.n_samples * f.n_sensors for f in rec.feet.values())
+    assert hdf5_shape(path)["feet"] == {s: (f.n_samples, f.n_sensors) for s, f in rec.feet.items()}
     (tmp_path / "bad.h5").write_bytes(b"not hdf5")
-    assert _hdf5_values_bound(tmp_path / "bad.h5") is None
+    with pytest.raises(FormatError, match="bad.h5: not an HDF5 file"):
+        hdf5_shape(tmp_path / "bad.h5")

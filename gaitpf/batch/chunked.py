@@ -50,7 +50,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import NoWalkingError, SchemaError, SignalError
-from ..model import QUALITY_GAP_BEFORE, SIDES, FootSignals, Recording
+from ..io.guard import display_path
+from ..model import QUALITY_GAP_BEFORE, FootSignals, Recording
 from .chunkstats import ChannelStats, preprocess_rows
 
 __all__ = ["analyze_hdf5_chunked", "hdf5_shape", "DEFAULT_CHUNK_BYTES"]
@@ -77,15 +78,16 @@ def _trim_heap() -> None:
 
 
 def hdf5_shape(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """``{"feet": {side: (n_samples, n_sensors)}, "sampling_rate_hz": fs}`` without reading data."""
-    from ..io.hdf5 import check_version, closed_cleanly, foot_length, open_hdf5
+    """``{"feet": {side: (n_samples, n_sensors)}, "sampling_rate_hz": fs}`` without reading data.
 
-    p = Path(path)
-    with open_hdf5(p) as (f, _):
-        check_version(f, p)
-        clean = closed_cleanly(f)
-        feet = {s: (foot_length(f, s, p, clean), int(f[s]["values"].shape[1])) for s in SIDES if s in f}
-        fs = float(f[next(iter(feet))].attrs["sampling_rate_hz"]) if feet else float("nan")
+    From the schema check of :func:`gaitpf.io.hdf5.probe_hdf5` (in a child process under a
+    deadline; its errors are those of the readers).
+    """
+    from ..io.hdf5 import probe_hdf5
+
+    plan = probe_hdf5(Path(path))
+    feet = {s: (fp["n"], fp["n_sensors"]) for s, fp in plan["feet"].items()}
+    fs = next(iter(plan["feet"].values()))["sampling_rate_hz"] if feet else float("nan")
     return {"feet": feet, "sampling_rate_hz": fs}
 
 
@@ -119,6 +121,8 @@ class _Foot:
                  core_1d: int) -> None:
         from ..analysis import baseline, preprocess
 
+        from ..io.hdf5 import check_time
+
         self.side, self.n, self.fs, self.core_1d = side, n, fs, core_1d
         self.unit = g.attrs["unit"].decode() if isinstance(g.attrs["unit"], bytes) else str(g.attrs["unit"])
         self.ds, self.layout = g["values"], layout
@@ -144,9 +148,7 @@ class _Foot:
         fill_low = stats.percentile(1.0) if np.any(stats.count < n) else np.zeros(self.k)
         # pass 2: total load (+ time base and gap flags, read alongside)
         self.time_s = np.asarray(g["time_s"][:n], dtype="float64")
-        bad_t = np.flatnonzero(~np.isfinite(self.time_s))
-        if bad_t.size:
-            raise SchemaError(f"/{side}/time_s has non-finite values (first at sample {bad_t[0]})")
+        check_time(self.time_s, side, None)  # the caller names the file
         self.gap = (np.asarray(g["quality"][:n], dtype=np.uint8) & QUALITY_GAP_BEFORE) != 0
         margin = int(round(pp.max_interp_gap_ms * fs / 1000.0)) + pp.saturation_min_run + 2
         total = np.empty(n)
@@ -305,31 +307,25 @@ def analyze_hdf5_chunked(
     from .. import analysis
     from ..analysis import strides as strides_mod
     from ..analysis import kinetics, symmetry
-    from ..io.hdf5 import as_str, check_version, closed_cleanly, foot_length, open_hdf5, read_layout
-    from ..io.hdf5_schema import from_json
+    from ..io.hdf5 import open_hdf5, probe_hdf5, read_layout
 
     params = params or analysis.AnalysisParams()
     p = Path(path)
     with open_hdf5(p) as (f, _):
-        check_version(f, p)
-        clean = closed_cleanly(f)
-        sides = [s for s in SIDES if s in f]
-        if not sides:
-            raise SchemaError(f"{p}: neither /left nor /right exists; a recording needs at least one foot")
-        a = f.attrs
-        mass = float(a["body_mass_kg"])
-        mass = mass if np.isfinite(mass) else None
+        plan = probe_hdf5(p)  # the schema check (cached): types, shapes and sizes are known good
+        root = plan["root"]
+        sides = list(plan["feet"])
+        mass = root["body_mass_kg"]
         bw_n = mass * 9.80665 if mass is not None else None
         # as gaitpf.io.hdf5.read_hdf5: the stored source, plus the file that was read
-        source = from_json(a["source"], what=f"{p}: root attribute 'source'") | {"path": str(p)}
+        source = dict(root["source"]) | {"path": display_path(p)}
         name = source.get("path") or source.get("name") or "recording"
         feet: dict[str, _Foot] = {}
         rates = set()
         for side in sides:
             g = f[side]
-            n = foot_length(f, side, p, clean)
-            k = int(g["values"].shape[1])
-            fs = float(g.attrs["sampling_rate_hz"])
+            fp = plan["feet"][side]
+            n, k, fs = fp["n"], fp["n_sensors"], fp["sampling_rate_hz"]
             rates.add(fs)
             rows = chunk_samples or max(64, chunk_bytes // (8 * max(k, 1)))
             layout = read_layout(g, side, p, k)
@@ -367,7 +363,7 @@ def analyze_hdf5_chunked(
         rec = Recording(
             feet={s: FootSignals(side=s, values=np.broadcast_to(np.zeros((1, 1), np.float32), (ft.n, 1)),
                                  unit=ft.unit, sampling_rate_hz=ft.fs) for s, ft in feet.items()},
-            subject_id=as_str(a["subject_id"]), session=as_str(a["session"]), trial=as_str(a["trial"]),
+            subject_id=root["subject_id"], session=root["session"], trial=root["trial"],
             body_mass_kg=mass, source=source,
         )
     kin_all = pd.concat(parts).reindex(table.index)

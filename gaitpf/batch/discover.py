@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..io.guard import display_path
 
 __all__ = ["RecordingRef", "discover", "layout_ids", "input_files"]
 
@@ -48,7 +49,8 @@ class RecordingRef:
         Absolute path of the file read by :func:`gaitpf.io.read_recording`.
     rel_path : str
         Path relative to the archive root, POSIX separators (the recording's key in
-        every output table).
+        every output table); bytes of a file name that are not UTF-8 are written as
+        ``\\xff`` escapes (:func:`gaitpf.io.guard.display_path`).
     fmt : str
         ``"hdf5"``, ``"gaitndd"``, ``"gaitpdb"`` or ``"csv"`` (as guessed from the name).
     layout_ids : tuple of (subject_id, session, trial) or None
@@ -140,7 +142,7 @@ def discover(root: str | os.PathLike[str], *, exclude: list[str | os.PathLike[st
         raise InputError(f"{root}: no such folder; give the archive folder to analyze")
     if root_p.is_file():
         fmt = _classify(root_p) or "unknown"
-        return [RecordingRef(str(root_p), root_p.name, fmt, None)]
+        return [RecordingRef(str(root_p), display_path(root_p.name), fmt, None)]
     skip = {Path(e).resolve() for e in (exclude or [])}
     refs: list[RecordingRef] = []
     for dirpath, dirnames, filenames in os.walk(root_p):
@@ -153,7 +155,7 @@ def discover(root: str | os.PathLike[str], *, exclude: list[str | os.PathLike[st
             fmt = _classify(p)
             if fmt is None:
                 continue
-            rel = p.relative_to(root_p).as_posix()
+            rel = display_path(p.relative_to(root_p).as_posix())  # text for the tables, even if not UTF-8
             refs.append(RecordingRef(str(p), rel, fmt, layout_ids(rel)))
     refs.sort(key=lambda r: r.rel_path)
     log.info("%s: found %d recording(s)", root, len(refs))

@@ -10,13 +10,18 @@ is the stderr progress display of :func:`gaitpf.batch.runner.run_batch`.
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..errors import InputError
+from ..io.guard import die_with_parent
 from .discover import RecordingRef
 from .task import analyze_task
 
@@ -24,27 +29,83 @@ if TYPE_CHECKING:
     from .runner import BatchReport
 
 
-def _local(refs: list[RecordingRef], args: tuple, jobs: int) -> Iterator[dict[str, Any]]:
-    """Start the pool and submit everything now (before any progress thread exists: fork safety)."""
+def _worker_init(parent_pid: int) -> None:
+    """Pool worker start-up: die with the batch driver (SIGKILL when it dies, Linux ``prctl``)."""
+    die_with_parent(parent_pid)
+
+
+def _local(refs: list[RecordingRef], args: tuple, jobs: int) -> Iterable[dict[str, Any]]:
+    """Start the pool and submit everything now (before any progress thread exists: fork safety).
+
+    Workers never outlive the driver: each gets SIGKILL when the driver dies (even by
+    SIGKILL), and an interrupted driver (SIGINT, SIGTERM: see :func:`terminate_on_sigterm`)
+    kills them before it exits instead of waiting for their tasks.
+    """
     if jobs <= 1 or len(refs) <= 1:
         return (analyze_task(ref, *args) for ref in refs)
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(refs)), mp_context=ctx)
-    futures = {pool.submit(analyze_task, ref, *args, n_threads=1): ref for ref in refs}  # a process per core
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(refs)), mp_context=ctx, initializer=_worker_init,
+                               initargs=(os.getpid(),))
+    stream = _PoolStream(pool)
+    try:
+        stream.futures = {pool.submit(analyze_task, ref, *args, n_threads=1): ref for ref in refs}  # a process per core
+    except BaseException:
+        stream.close()
+        raise
+    return stream
 
-    def results() -> Iterator[dict[str, Any]]:
+
+class _PoolStream:
+    """Results of a local pool in completion order; :meth:`close` before the end kills the workers.
+
+    (A class, not a generator: ``close()`` must stop the pool even when iteration never started.)
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool, self.futures, self.finished = pool, {}, False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for fut in as_completed(self.futures):
+            try:
+                yield fut.result()
+            except Exception as exc:  # the worker process died (killed, out of memory)
+                yield {"status": "failed", "rel_path": self.futures[fut].rel_path,
+                       "reason": f"worker process died: {type(exc).__name__}: {exc}",
+                       "error": type(exc).__name__}
+        self.finished = True
+        self.pool.shutdown(wait=True)
+
+    def close(self) -> None:
+        """Stop now: interrupted, or the consumer failed (no-op after a complete iteration)."""
+        if not self.finished:
+            self.finished = True
+            _kill_workers(self.pool)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
         try:
-            for fut in as_completed(futures):
-                try:
-                    yield fut.result()
-                except Exception as exc:  # the worker process died (killed, out of memory)
-                    yield {"status": "failed", "rel_path": futures[fut].rel_path,
-                           "reason": f"worker process died: {type(exc).__name__}: {exc}",
-                           "error": type(exc).__name__}
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            proc.kill()
+        except (OSError, ValueError, AttributeError):  # already gone
+            pass
 
-    return results()
+
+@contextlib.contextmanager
+def terminate_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``KeyboardInterrupt`` (main thread only), so cleanup runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _dask(refs: list[RecordingRef], args: tuple, address: str) -> Iterator[dict[str, Any]]:

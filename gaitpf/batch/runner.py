@@ -42,7 +42,7 @@ from .. import __version__
 from ..errors import InputError
 from .cache import CACHE_DIRNAME, ResultCache, arrow_to_pandas, params_hash, params_json
 from .discover import RecordingRef, discover, input_files
-from .executors import _dask, _local, _Progress
+from .executors import _dask, _local, _Progress, terminate_on_sigterm
 from .task import CHUNKED_THRESHOLD_BYTES, analyze_task
 
 __all__ = ["BatchReport", "run_batch", "analyze_task", "params_from_dict", "CHUNKED_THRESHOLD_BYTES", "ID_COLUMNS"]
@@ -240,33 +240,37 @@ def run_batch(
     order = sorted(refs, key=lambda r: (-sum(p.stat().st_size for p in input_files(r) if p.exists()), r.rel_path))
     report = BatchReport(out_dir=str(out), n_total=len(refs), executor=f"dask:{scheduler}" if scheduler else "local")
     args = (params, str(out / CACHE_DIRNAME), force, chunked_threshold_bytes)
-    if scheduler:
-        stream = _dask(order, args, scheduler)
-    else:
-        stream = _local(order, args, jobs or os.cpu_count() or 1)
     by_path = {r.rel_path: r for r in refs}
     done: list[tuple[RecordingRef, dict[str, Any]]] = []
-    progress = _Progress(len(refs), quiet)
-    try:
-        for res in stream:
-            ref = by_path[res["rel_path"]]
-            meta = res.get("meta", {})
-            hours = float(meta.get("duration_s", 0.0)) / 3600.0
-            if res["status"] == "failed":
-                report.failures.append({"path": ref.rel_path, "error": res["error"], "reason": res["reason"]})
-                log.info("%s: failed: %s", ref.rel_path, res["reason"])
-            else:
-                if res["status"] == "computed":
-                    res["arrow"] = cache.save(res["key"], res.pop("tables"), res["meta"])
-                    report.computed.append(ref.rel_path)
+    stream: Any = None
+    progress: _Progress | None = None
+    with terminate_on_sigterm():  # SIGTERM unwinds like Ctrl-C: the pool workers are killed, not orphaned
+        try:
+            stream = _dask(order, args, scheduler) if scheduler else _local(order, args, jobs or os.cpu_count() or 1)
+            progress = _Progress(len(refs), quiet)
+            for res in stream:
+                ref = by_path[res["rel_path"]]
+                meta = res.get("meta", {})
+                hours = float(meta.get("duration_s", 0.0)) / 3600.0
+                if res["status"] == "failed":
+                    report.failures.append({"path": ref.rel_path, "error": res["error"], "reason": res["reason"]})
+                    log.info("%s: failed: %s", ref.rel_path, res["reason"])
                 else:
-                    report.reused.append(ref.rel_path)
-                done.append((ref, res))
-                report.recording_hours += hours
-                report.sensor_samples += int(meta.get("sensor_samples", 0))
-            progress.advance(report, hours)
-    finally:
-        progress.close()
+                    if res["status"] == "computed":
+                        res["arrow"] = cache.save(res["key"], res.pop("tables"), res["meta"])
+                        report.computed.append(ref.rel_path)
+                    else:
+                        report.reused.append(ref.rel_path)
+                    done.append((ref, res))
+                    report.recording_hours += hours
+                    report.sensor_samples += int(meta.get("sensor_samples", 0))
+                progress.advance(report, hours)
+        finally:
+            if progress is not None:
+                progress.close()
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
     tables = _assemble(cache, done, p_hash)
     report.failures.sort(key=lambda f: f["path"])
     report.computed.sort()

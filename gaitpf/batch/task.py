@@ -22,6 +22,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import GaitpfError
+from ..io.guard import printable
 from .cache import cache_key, flatten_summary, hash_files, params_hash, to_arrow
 from .discover import RecordingRef, input_files
 
@@ -74,28 +75,12 @@ def analyze_task(ref: RecordingRef, params: Any, cache_dir: str, force: bool = F
         return {"status": "computed", "rel_path": ref.rel_path, "key": key, "input_hash": input_hash,
                 "tables": _tables(result), "meta": meta}
     except GaitpfError as exc:
-        return {"status": "failed", "rel_path": ref.rel_path, "reason": str(exc), "error": type(exc).__name__}
+        return {"status": "failed", "rel_path": ref.rel_path, "reason": printable(str(exc)),
+                "error": type(exc).__name__}
     except Exception as exc:  # one bad file must never stop the batch
         log.debug("%s failed", ref.rel_path, exc_info=True)
-        return {"status": "failed", "rel_path": ref.rel_path, "reason": f"{type(exc).__name__}: {exc}",
+        return {"status": "failed", "rel_path": ref.rel_path, "reason": printable(f"{type(exc).__name__}: {exc}"),
                 "error": type(exc).__name__}
-
-
-def _hdf5_values_bound(path: str | os.PathLike[str]) -> int | None:
-    """Upper bound of the sensor values in an HDF5 recording (sum of the ``values`` dataset sizes).
-
-    The analyzed length of a foot never exceeds its ``values`` dataset, so a bound under
-    the threshold settles "not chunked" with two dataset look-ups instead of the full
-    schema check of :func:`gaitpf.batch.chunked.hdf5_shape` (the reader checks the
-    schema anyway). ``None`` when the quick look fails (then the full check decides).
-    """
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            return int(sum(f[s]["values"].size for s in ("left", "right") if s in f))
-    except Exception:  # unclean SWMR file, odd layout...: let hdf5_shape decide and report
-        return None
 
 
 def _analyze_ref(ref: RecordingRef, params: Any, threshold: int,
@@ -106,11 +91,7 @@ def _analyze_ref(ref: RecordingRef, params: Any, threshold: int,
     if detect_format(ref.path) == "hdf5":
         from .chunked import analyze_hdf5_chunked, hdf5_shape
 
-        bound = _hdf5_values_bound(ref.path)
-        if bound is None or bound * 8 > threshold:  # else certainly small: skip the full shape check
-            shape = hdf5_shape(ref.path)
-        else:
-            shape = {"feet": {}}
+        shape = hdf5_shape(ref.path)  # the schema check under a deadline; reused by the readers
         if sum(n * k for n, k in shape["feet"].values()) * 8 > threshold:
             result, info = analyze_hdf5_chunked(ref.path, params)
             return result, {**info, "chunked": True}

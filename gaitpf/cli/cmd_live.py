@@ -83,14 +83,15 @@ def command(simulate: bool, left: str | None, right: str | None, output: Path | 
     for module in ("PySide6.QtWidgets", "pyqtgraph"):  # before any recording starts
         require(module, "live", feature="gaitpf live")
 
+    from ..io.guard import display_path
     from ..live import sources
 
     if replay is not None:
         _buf, feeder = sources.open_replay(replay, speed)
-        title = f"gaitpf live — replay {replay.name} ×{speed:g}"
+        title = f"gaitpf live — replay {display_path(replay.name)} ×{speed:g}"
     elif attach is not None:
         _buf, feeder = sources.open_attach(attach, stall_s=stall_s)
-        title = f"gaitpf live — {attach.name} (recording)"
+        title = f"gaitpf live — {display_path(attach.name)} (recording)"
     else:
         gait = None
         if simulate:
@@ -115,10 +116,13 @@ def command(simulate: bool, left: str | None, right: str | None, output: Path | 
                                      subject_id=subject_id, session=session, trial=trial,
                                      body_mass_kg=body_mass_kg, flush_interval_s=flush_interval_s, speed=speed,
                                      gait=gait, seed=seed, duration_s=duration_s, overwrite=overwrite)
-        title = f"gaitpf live — recording {output.name}" + (" (simulated insoles)" if simulate else "")
+        title = f"gaitpf live — recording {display_path(output.name)}" + (" (simulated insoles)" if simulate else "")
 
+    from ..io.guard import printable
     from ..live.app import run_live
 
+    # Qt copies sys.argv into QApplication and crashes on a non-UTF-8 file name in it
+    sys.argv = [printable(a) for a in sys.argv]
     code = run_live(feeder, title=title, screenshot=screenshot, after_s=after_s, stats_path=stats_path)
     if code:
         sys.exit(code)

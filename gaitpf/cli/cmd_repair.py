@@ -26,7 +26,11 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Print what was recovered as JSON.")
 def command(file: Path, force: bool, as_json: bool) -> None:
     """Repair FILE (a recording whose recorder was killed) in place."""
+    from ..io.guard import deadline_s, reading, run_isolated
     from ..recording.repair import repair
 
-    report = repair(file, force=force)
+    # in a child process under a deadline: HDF5 can stall or crash on a damaged file
+    with reading(file):
+        report = run_isolated(repair, file, force=force, timeout_s=deadline_s(file), path=file, what="repairing",
+                              quiet=False)
     click.echo(json.dumps(asdict(report), indent=2, sort_keys=True) if as_json else report.summary())

@@ -79,8 +79,19 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
+def _pass_file_name_bytes() -> None:
+    """Let stdout/stderr write file names that are not UTF-8 (their original bytes, as ``ls`` does)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8":
+                stream.reconfigure(errors="surrogateescape")
+        except (AttributeError, ValueError, OSError):  # not a reconfigurable text stream (captured, closed)
+            pass
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; map gaitpf errors to one line on stderr and exit code 2."""
+    _pass_file_name_bytes()
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:

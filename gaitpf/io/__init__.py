@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import FormatError, InputError
 from ..model import Recording
+from .guard import display_path
 
 __all__ = ["read_recording", "write_recording", "describe_file", "describe_recording", "detect_format",
            "ACCEPTED_FORMATS"]
@@ -63,9 +64,9 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     if not p.exists():
         if suffix in (".hea", ".let", ".rit") and p.with_suffix(".hea").exists():
             return "gaitndd"
-        raise InputError(f"{p}: no such file; check the path")
+        raise InputError(f"{display_path(p)}: no such file; check the path")
     if p.is_dir():
-        raise InputError(f"{p}: is a directory; give a recording file ({'; '.join(ACCEPTED_FORMATS)})")
+        raise InputError(f"{display_path(p)}: is a directory; give a recording file ({'; '.join(ACCEPTED_FORMATS)})")
     if is_hdf5(p):
         return "hdf5"
     from .sniff import sniff_vendor
@@ -79,7 +80,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "gaitpdb"
     if suffix in (".csv", ".tsv"):
         return "csv"
-    raise FormatError(f"{p}: unknown recording format; gaitpf reads {'; '.join(ACCEPTED_FORMATS)}")
+    raise FormatError(f"{display_path(p)}: unknown recording format; gaitpf reads {'; '.join(ACCEPTED_FORMATS)}")
 
 
 def read_recording(path: str | os.PathLike[str]) -> Recording:
@@ -91,10 +92,19 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
         Missing or unreadable file.
     FormatError
         Unknown format, or content that does not fit its format (``SchemaError`` for
-        HDF5 files that do not match schema v1).
+        HDF5 files that do not match schema v1; ``DamagedFileError`` for whatever the
+        file libraries raise on the bytes, :mod:`gaitpf.io.guard`; HDF5 files are
+        checked in a child process under a deadline first).
     """
+    from .guard import reading
+
+    with reading(path):
+        return _read(path)
+
+
+def _read(path: str | os.PathLike[str]) -> Recording:
     fmt = detect_format(path)
-    log.debug("%s: reading as %s", path, fmt)
+    log.debug("%s: reading as %s", display_path(path), fmt)
     if fmt == "hdf5":
         from .hdf5 import read_hdf5
 
@@ -158,7 +168,7 @@ def describe_recording(rec: Recording, *, path: str | os.PathLike[str] | None = 
         }
     mass = rec.body_mass_kg
     return {
-        "path": str(path) if path is not None else None,
+        "path": display_path(path) if path is not None else None,
         "format": fmt,
         "schema_version": None,
         "subject_id": rec.subject_id,
@@ -175,10 +185,16 @@ def describe_recording(rec: Recording, *, path: str | os.PathLike[str] | None = 
 
 
 def describe_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """What ``gaitpf info`` shows: :func:`~gaitpf.io.hdf5.file_info` for HDF5, else from the imported data."""
-    fmt = detect_format(path)
-    if fmt == "hdf5":
-        from .hdf5 import file_info
+    """What ``gaitpf info`` shows: :func:`~gaitpf.io.hdf5.file_info` for HDF5, else from the imported data.
 
-        return file_info(path)
-    return describe_recording(read_recording(path), path=path, fmt=fmt)
+    Raises the same errors as :func:`read_recording`.
+    """
+    from .guard import reading
+
+    with reading(path):
+        fmt = detect_format(path)
+        if fmt == "hdf5":
+            from .hdf5 import file_info
+
+            return file_info(path)
+        return describe_recording(_read(path), path=path, fmt=fmt)

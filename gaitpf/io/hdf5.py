@@ -15,32 +15,28 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from .. import __version__
-from ..errors import FormatError, InputError, SchemaError, SignalError
-from ..model import SIDES, FootSignals, Recording, SensorLayout, empty_annotations
-from .hdf5_schema import (
-    ANNOTATION_DATASETS,
-    FOOT_COUNTER_ATTRS,
-    FOOT_DATASETS,
-    ROOT_ATTRS,
-    SCHEMA_VERSION,
-    SUPPORTED_VERSIONS,
-    from_json,
-)
+from ..errors import GaitpfError, InputError, SchemaError, SignalError
+from ..model import FootSignals, Recording, SensorLayout, empty_annotations
 from .hdf5_frames import foot_span_s
+from .hdf5_schema import ANNOTATION_DATASETS, FOOT_DATASETS, from_json
+from .guard import deadline_s, display_path, reading, run_isolated
+from .hdf5_validate import inspect_hdf5
 from .hdf5_writer import FootSpec, RecordingWriter, write_hdf5
 
 __all__ = [
-    "read_hdf5", "file_info", "is_hdf5", "open_hdf5", "RecordingWriter", "FootSpec", "write_hdf5",
+    "read_hdf5", "file_info", "is_hdf5", "open_hdf5", "probe_hdf5", "RecordingWriter", "FootSpec", "write_hdf5",
     # building blocks for readers that stream a file in chunks (gaitpf.batch.chunked)
-    "as_str", "check_version", "closed_cleanly", "foot_length", "read_layout",
+    "as_str", "check_time", "read_layout",
 ]
 
 log = logging.getLogger(__name__)
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-#: Parts of HDF5's error when a writer holds the file open (or was killed without closing it).
-_OPEN_FOR_WRITE = ("already open for write", "consistency flags", "unable to lock file")
+
+
+#: Most probe results kept (keyed by file identity, size and modification time).
+_PLAN_CACHE_SIZE = 64
+_plans: dict[tuple[Any, ...], tuple[str, Any]] = {}
 
 
 def is_hdf5(path: str | os.PathLike[str]) -> bool:
@@ -56,103 +52,74 @@ def as_str(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+def probe_hdf5(path: str | os.PathLike[str], *, swmr: bool = False, timeout_s: float | None = None) -> dict[str, Any]:
+    """Check a gaitpf HDF5 file against the schema in a child process under a deadline; return its plan.
+
+    The HDF5 library can hang or crash on damaged metadata; the whole metadata walk of
+    :func:`gaitpf.io.hdf5_validate.inspect_hdf5` therefore runs in a child process
+    (:func:`gaitpf.io.guard.run_isolated`) that is killed when ``timeout_s`` (default
+    :func:`gaitpf.io.guard.deadline_s`) runs out. The plan of an unchanged file (same
+    inode, size and modification time) is reused within the process.
+
+    Raises
+    ------
+    InputError, FormatError, SchemaError
+        The file is missing, not HDF5, or breaks the schema (named in the message).
+    ReadTimeoutError, ReaderCrashError
+        HDF5 stalled or crashed on the file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{display_path(p)}: no such file; check the path")
+    if p.is_dir():
+        raise InputError(f"{display_path(p)}: is a directory, expected a recording file")
+    st = p.stat()
+    key = (os.path.realpath(p), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, swmr)
+    found = _plans.get(key)
+    if found is None:
+        try:
+            found = ("ok", run_isolated(inspect_hdf5, p, swmr, path=p, what="checking",
+                                        timeout_s=timeout_s or deadline_s(p, rate_bytes_s=50e6)))
+        except GaitpfError as exc:  # remembered too: a stalling file costs its deadline once
+            found = ("err", exc)
+        if len(_plans) >= _PLAN_CACHE_SIZE:
+            _plans.pop(next(iter(_plans)))
+        _plans[key] = found
+    if found[0] == "err":
+        raise found[1]
+    return found[1]
+
+
 @contextlib.contextmanager
 def open_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Iterator[tuple[Any, bool]]:
-    """Open a gaitpf HDF5 file read-only; yield ``(h5py.File, opened_in_swmr_mode)``.
+    """Open a gaitpf HDF5 file read-only after :func:`probe_hdf5`; yield ``(h5py.File, opened_in_swmr_mode)``.
 
     A file left open by a killed (or still running) SWMR writer cannot be opened
     normally; then the file is opened in SWMR read-only mode instead, which shows
-    everything flushed so far.
+    everything flushed so far. Library errors inside the block become
+    :class:`~gaitpf.errors.DamagedFileError` naming the file.
 
     Raises
     ------
     InputError
         The file does not exist or cannot be read.
     FormatError
-        It is not an HDF5 file, or HDF5 cannot open it either way.
+        It is not an HDF5 file, HDF5 cannot open it, or it breaks the schema.
     """
     import h5py
 
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file; check the path")
-    if p.is_dir():
-        raise InputError(f"{p}: is a directory, expected a recording file")
-    if not is_hdf5(p):
-        raise FormatError(f"{p}: not an HDF5 file (no HDF5 signature); expected a gaitpf .h5 recording")
-    used_swmr = swmr
-    try:
-        f = h5py.File(p, "r", swmr=swmr)
-    except OSError as exc:
-        # Only a file held open by a (live or killed) SWMR writer gets the SWMR retry: on a
-        # truncated or damaged file HDF5's SWMR open keeps retrying metadata reads and hangs.
-        if swmr or not any(m in str(exc) for m in _OPEN_FOR_WRITE):
-            raise FormatError(f"{p}: HDF5 cannot open the file ({exc}); it may be truncated or damaged") from exc
-        try:
-            f = h5py.File(p, "r", swmr=True)
-            used_swmr = True
+    plan = probe_hdf5(p, swmr=swmr)
+    with reading(p):
+        used_swmr = bool(plan["swmr"])
+        f = h5py.File(p, "r", swmr=used_swmr)
+        if used_swmr and not swmr:
             log.warning("%s: not closed cleanly (still recording or the recorder was killed); "
-                        "opened read-only in SWMR mode; `gaitpf repair` makes it a normal file", p)
-        except OSError as exc2:
-            raise FormatError(
-                f"{p}: HDF5 cannot open the file ({exc}; SWMR read also failed: {exc2}); it may be truncated "
-                "or damaged"
-            ) from exc2
-    try:
-        yield f, used_swmr
-    finally:
-        f.close()
-
-
-def check_version(f: Any, p: Path) -> int:
-    if "schema_version" not in f.attrs:
-        raise SchemaError(
-            f"{p}: no 'schema_version' attribute, so this is not a gaitpf recording; this gaitpf "
-            f"({__version__}) reads schema version {SCHEMA_VERSION}. Convert the original data with "
-            "`gaitpf import`."
-        )
-    raw = f.attrs["schema_version"]
-    try:
-        version = int(np.asarray(raw).item())
-    except (TypeError, ValueError):
-        version = None
-    if version not in SUPPORTED_VERSIONS:
-        hint = (
-            "upgrade gaitpf to read it" if isinstance(version, int) and version > SCHEMA_VERSION
-            else "re-import the original data with `gaitpf import`"
-        )
-        raise SchemaError(
-            f"{p}: schema_version {version if version is not None else repr(raw)} found, but gaitpf {__version__} reads schema version(s) "
-            f"{', '.join(map(str, SUPPORTED_VERSIONS))}; {hint}"
-        )
-    for name in ROOT_ATTRS:
-        if name not in f.attrs:
-            raise SchemaError(f"{p}: required root attribute {name!r} is missing (schema v{version})")
-    return version
-
-
-def closed_cleanly(f: Any) -> bool:
-    return bool(int(np.asarray(f.attrs["closed_cleanly"]).item()))
-
-
-def foot_length(f: Any, side: str, p: Path, clean: bool) -> int:
-    g = f[side]
-    for name in FOOT_DATASETS:
-        if name not in g:
-            raise SchemaError(f"{p}: required dataset /{side}/{name} is missing")
-    for name in ("sampling_rate_hz", "unit"):
-        if name not in g.attrs:
-            raise SchemaError(f"{p}: required attribute {name!r} of /{side} is missing")
-    if g["values"].ndim != 2:
-        raise SchemaError(f"{p}: /{side}/values must be 2-D (samples x sensors), found {g['values'].ndim}-D")
-    lengths = {name: int(g[name].shape[0]) for name in FOOT_DATASETS}
-    n = min(lengths.values())
-    if len(set(lengths.values())) > 1:
-        if clean:
-            raise SchemaError(f"{p}: /{side} datasets have different lengths {lengths}; the file is inconsistent")
-        log.warning("%s: /%s datasets have different lengths %s after an unclean close; using the first %d",
-                    p, side, lengths, n)
-    return n
+                        "opened read-only in SWMR mode; `gaitpf repair` makes it a normal file", display_path(p))
+        try:
+            yield f, used_swmr
+        finally:
+            f.close()
 
 
 def read_layout(g: Any, side: str, p: Path, n_sensors: int) -> SensorLayout | None:
@@ -175,19 +142,11 @@ def read_layout(g: Any, side: str, p: Path, n_sensors: int) -> SensorLayout | No
     return layout
 
 
-def _read_annotations(f: Any, p: Path, clean: bool) -> pd.DataFrame:
-    if "annotations" not in f:
-        raise SchemaError(f"{p}: required group /annotations is missing")
-    g = f["annotations"]
-    for name in ANNOTATION_DATASETS:
-        if name not in g:
-            raise SchemaError(f"{p}: required dataset /annotations/{name} is missing")
-    lengths = {name: int(g[name].shape[0]) for name in ANNOTATION_DATASETS}
-    if len(set(lengths.values())) > 1 and clean:
-        raise SchemaError(f"{p}: /annotations columns have different lengths {lengths}")
-    n = min(lengths.values())
+def _read_annotations(f: Any, n: int) -> pd.DataFrame:
+    """The first ``n`` annotation rows (the schema was checked by :func:`probe_hdf5`)."""
     if n == 0:
         return empty_annotations()
+    g = f["annotations"]
     cols: dict[str, Any] = {}
     for name, dtype in ANNOTATION_DATASETS.items():
         raw = g[name][:n]
@@ -198,24 +157,32 @@ def _read_annotations(f: Any, p: Path, clean: bool) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def _read_truth(f: Any, p: Path) -> dict[str, pd.DataFrame] | None:
+def _read_truth(f: Any, sides: list[str]) -> dict[str, pd.DataFrame] | None:
     if "truth" not in f:
         return None
-    truth = {}
-    for side in SIDES:
-        if side in f["truth"]:
-            g = f["truth"][side]
-            for name in ("ic_idx", "to_idx"):
-                if name not in g:
-                    raise SchemaError(f"{p}: required dataset /truth/{side}/{name} is missing")
-            truth[side] = pd.DataFrame(
-                {"ic_idx": np.asarray(g["ic_idx"][()], "int64"), "to_idx": np.asarray(g["to_idx"][()], "int64")}
-            )
-    return truth
+    return {side: pd.DataFrame({name: np.asarray(f["truth"][side][name][()], "int64")
+                                for name in ("ic_idx", "to_idx")}) for side in sides}
+
+
+def check_time(time_s: np.ndarray, side: str, p: Path | None) -> None:
+    """``time_s`` must be finite and non-decreasing (:class:`SchemaError` naming ``p`` if given)."""
+    where = f"{display_path(p)}: " if p is not None else ""
+    bad = np.flatnonzero(~np.isfinite(time_s))
+    if bad.size:
+        raise SchemaError(f"{where}/{side}/time_s has non-finite values (first at sample {bad[0]})")
+    back = np.flatnonzero(np.diff(time_s) < 0)
+    if back.size:
+        i = int(back[0])
+        raise SchemaError(f"{where}/{side}/time_s goes back in time at sample {i + 1} "
+                          f"({time_s[i]:.6g} s then {time_s[i + 1]:.6g} s); the time base is damaged")
 
 
 def read_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Recording:
     """Read a gaitpf HDF5 recording (schema v1) into a :class:`~gaitpf.model.Recording`.
+
+    The file is first checked against the schema in a child process under a deadline
+    (:func:`probe_hdf5`); the samples are then read here, and ``time_s`` must be finite
+    and non-decreasing.
 
     Parameters
     ----------
@@ -228,50 +195,47 @@ def read_hdf5(path: str | os.PathLike[str], *, swmr: bool = False) -> Recording:
 
     Raises
     ------
-    InputError, FormatError, SchemaError
-        Missing file, not HDF5, or not matching schema v1 (the message names the
-        missing or inconsistent item).
+    InputError, FormatError, SchemaError, DamagedFileError
+        Missing file, not HDF5, not matching schema v1 (the message names the missing
+        or inconsistent item), or bytes the HDF5 library cannot read (also when it
+        stalls or crashes on them: :class:`~gaitpf.errors.ReadTimeoutError`,
+        :class:`~gaitpf.errors.ReaderCrashError`).
     """
     p = Path(path)
     with open_hdf5(p, swmr=swmr) as (f, _used_swmr):
-        check_version(f, p)
-        clean = closed_cleanly(f)
-        sides = [s for s in SIDES if s in f]
-        if not sides:
-            raise SchemaError(f"{p}: neither /left nor /right exists; a recording needs at least one foot")
+        plan = probe_hdf5(p, swmr=swmr)
         feet: dict[str, FootSignals] = {}
-        for side in sides:
-            n = foot_length(f, side, p, clean)
+        for side, fp in plan["feet"].items():
             g = f[side]
+            n = min([fp["n"], *(int(g[name].shape[0]) for name in FOOT_DATASETS)])  # a growing file only grows
+            if len(set(fp["lengths"].values())) > 1:
+                log.warning("%s: /%s datasets have different lengths %s after an unclean close; using the first %d",
+                            display_path(p), side, fp["lengths"], n)
             values = np.asarray(g["values"][:n])
             time_s = np.asarray(g["time_s"][:n], dtype="float64")
-            bad = np.flatnonzero(~np.isfinite(time_s))
-            if bad.size:
-                raise SchemaError(f"{p}: /{side}/time_s has non-finite values (first at sample {bad[0]})")
+            check_time(time_s, side, p)
             try:
                 feet[side] = FootSignals(
-                    side=side, values=values, unit=as_str(g.attrs["unit"]),
-                    sampling_rate_hz=float(g.attrs["sampling_rate_hz"]), time_s=time_s,
+                    side=side, values=values, unit=fp["unit"], sampling_rate_hz=fp["sampling_rate_hz"], time_s=time_s,
                     sample_counter=np.asarray(g["sample_counter"][:n], dtype="int64"),
                     quality=np.asarray(g["quality"][:n], dtype="uint8"),
                     layout=read_layout(g, side, p, values.shape[1]),
-                    device=from_json(g.attrs.get("device", "{}"), what=f"{p}: /{side} attribute 'device'"),
+                    device=from_json(g.attrs.get("device", "{}"), what=f"{display_path(p)}: /{side} attribute 'device'"),
                     aux={k: np.asarray(g["aux"][k][:n], dtype="float64") for k in g["aux"]} if "aux" in g else {},
                 )
             except SignalError as exc:
-                raise SchemaError(f"{p}: /{side}: {exc}") from exc
-        a = f.attrs
-        mass = float(a["body_mass_kg"])
+                raise SchemaError(f"{display_path(p)}: /{side}: {exc}") from exc
+        root = plan["root"]
         try:
             return Recording(
-                feet=feet, subject_id=as_str(a["subject_id"]), session=as_str(a["session"]), trial=as_str(a["trial"]),
-                body_mass_kg=mass if np.isfinite(mass) else None, created_utc=as_str(a["created_utc"]),
-                source=from_json(a["source"], what=f"{p}: root attribute 'source'") | {"path": str(p)},
-                annotations=_read_annotations(f, p, clean), truth=_read_truth(f, p),
-                metadata=from_json(a["metadata"], what=f"{p}: root attribute 'metadata'"),
+                feet=feet, subject_id=root["subject_id"], session=root["session"], trial=root["trial"],
+                body_mass_kg=root["body_mass_kg"], created_utc=root["created_utc"],
+                source=dict(root["source"]) | {"path": display_path(p)},
+                annotations=_read_annotations(f, plan["n_annotations"]), truth=_read_truth(f, plan["truth"]),
+                metadata=dict(root["metadata"]),
             )
         except SignalError as exc:
-            raise SchemaError(f"{p}: {exc}") from exc
+            raise SchemaError(f"{display_path(p)}: {exc}") from exc
 
 
 def _gaps(ann: pd.DataFrame, side: str) -> dict[str, Any]:
@@ -299,44 +263,44 @@ def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
         when rows after a failed write hold no frame; :mod:`gaitpf.io.hdf5_frames`),
         ``n_lost_frames``, ``gaps`` (``count``, ``total_s`` from
         annotations of kind "gap") and ``clock_residual_ms``.
+
+    Raises
+    ------
+    InputError, FormatError, SchemaError, DamagedFileError
+        As :func:`read_hdf5`; also when the first ``time_s`` is later than the last.
     """
     p = Path(path)
     with open_hdf5(p) as (f, used_swmr):
-        version = check_version(f, p)
-        clean = closed_cleanly(f)
-        ann = _read_annotations(f, p, clean)
+        plan = probe_hdf5(p)
+        ann = _read_annotations(f, plan["n_annotations"])
         feet: dict[str, Any] = {}
-        for side in SIDES:
-            if side not in f:
-                continue
-            n = foot_length(f, side, p, clean)
-            g = f[side]
-            fs = float(g.attrs["sampling_rate_hz"])
-            duration, time_ok = foot_span_s(g, n, fs)
+        for side, fp in plan["feet"].items():
+            n, fs = fp["n"], fp["sampling_rate_hz"]
+            duration, time_ok = foot_span_s(f[side], n, fs)
             feet[side] = {
                 "frames": n,
-                "sensors": int(g["values"].shape[1]),
-                "unit": as_str(g.attrs["unit"]),
-                "layout_id": as_str(g["layout"].attrs.get("layout_id", "custom")) if "layout" in g else None,
+                "sensors": fp["n_sensors"],
+                "unit": fp["unit"],
+                "layout_id": fp["layout_id"],
                 "sampling_rate_hz": fs,
                 "duration_s": round(duration, 6),
                 "time_consistent": time_ok,
-                "n_lost_frames": int(g.attrs.get("n_lost_frames", FOOT_COUNTER_ATTRS["n_lost_frames"])),
+                "n_lost_frames": fp["n_lost_frames"],
                 "gaps": _gaps(ann, side),
-                "clock_residual_ms": _none_if_nan(g.attrs.get("clock_residual_ms", np.nan)),
+                "clock_residual_ms": fp["clock_residual_ms"] if np.isfinite(fp["clock_residual_ms"]) else None,
             }
-        mass = _none_if_nan(f.attrs["body_mass_kg"])
+        root = plan["root"]
         rates = sorted({v["sampling_rate_hz"] for v in feet.values()})
         return {
-            "path": str(p),
+            "path": display_path(p),
             "format": "gaitpf-hdf5",
-            "schema_version": version,
-            "subject_id": as_str(f.attrs["subject_id"]),
-            "session": as_str(f.attrs["session"]),
-            "trial": as_str(f.attrs["trial"]),
-            "body_mass_kg": mass,
-            "created_utc": as_str(f.attrs["created_utc"]),
-            "closed_cleanly": clean,
+            "schema_version": plan["schema_version"],
+            "subject_id": root["subject_id"],
+            "session": root["session"],
+            "trial": root["trial"],
+            "body_mass_kg": root["body_mass_kg"],
+            "created_utc": root["created_utc"],
+            "closed_cleanly": plan["closed_cleanly"],
             "opened_swmr": used_swmr,
             "sampling_rate_hz": rates[0] if len(rates) == 1 else rates,
             "n_annotations": int(len(ann)),

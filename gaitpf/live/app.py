@@ -80,10 +80,15 @@ def run_live(feeder: Any, *, title: str, screenshot: Path | None = None, after_s
             from ..io.atomic import atomic_path
 
             assert screenshot is not None
+            # encoded in memory, written by Python: Qt mangles file names that are not UTF-8
+            data = QtCore.QByteArray()
+            buf = QtCore.QBuffer(data)
+            buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+            if not win.grab().save(buf, "PNG"):
+                raise OutputError(f"{screenshot}: could not save the screenshot (PNG)")
+            buf.close()
             with atomic_path(screenshot) as tmp:
-                tmp_png = Path(str(tmp))
-                if not win.grab().save(str(tmp_png), "PNG"):
-                    raise OutputError(f"{screenshot}: could not save the screenshot (PNG)")
+                Path(tmp).write_bytes(bytes(data.data()))
         except Exception as exc:  # noqa: BLE001
             state["shot_error"] = exc
         app.quit()

@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import GaitpfError, InputError
+from ..io.guard import display_path, printable
 from ..model import SIDES
 from .buffer import LiveBuffer
 
@@ -59,6 +60,7 @@ class Feeder(threading.Thread):
             self.join(timeout_s)
 
     def _fail(self, text: str) -> None:
+        text = printable(text)  # file names that are not UTF-8 (Qt cannot show lone surrogates)
         self.error = text
         if self.buffer is not None:
             self.buffer.message("error", text)
@@ -109,7 +111,7 @@ class ReplayFeeder(Feeder):
                 if isinstance(item, FrameBlock):
                     self.buffer.push(item.side, item.values, time_s=item.time_s, sample_counter=item.sample_counter,
                                      quality=item.quality, battery_pct=item.battery_pct)
-        self.summary = f"replay of {self.path.name} finished"
+        self.summary = f"replay of {display_path(self.path.name)} finished"
         self.buffer.message("info", self.summary)
 
 
@@ -122,7 +124,7 @@ def open_replay(path: str | Path, speed: float, **buffer_kw: Any) -> tuple[LiveB
         raise InputError(f"--speed must be > 0 (1 = real time), got {speed!r}")
     rec = read_hdf5(path)
     if max(f.n_samples for f in rec.feet.values()) == 0:
-        raise InputError(f"{path}: the recording holds no frames; nothing to replay")
+        raise InputError(f"{display_path(path)}: the recording holds no frames; nothing to replay")
     buf = _buffer_for_recording(rec, **buffer_kw)
     return buf, ReplayFeeder(buf, Path(path), speed)
 
@@ -218,17 +220,17 @@ class AttachFeeder(Feeder):
                     last_growth = now
                     if self.stalled:
                         self.stalled = False
-                        self.buffer.message("info", f"{self.path.name}: the recorder is writing again")
+                        self.buffer.message("info", f"{display_path(self.path.name)}: the recorder is writing again")
                 elif not self.stalled and now - last_growth > self.stall_s:
                     self.stalled = True
                     clean = self._closed_cleanly()
                     if clean:
-                        self.summary = f"{self.path.name}: the recording finished (file closed cleanly)"
+                        self.summary = f"{display_path(self.path.name)}: the recording finished (file closed cleanly)"
                         self.buffer.message("info", self.summary)
                         for side in sides:
                             self.buffer.set_link(side, "finished")
                         return
-                    self._fail(f"{self.path.name}: the recorder stopped writing (no new frames for "
+                    self._fail(f"{display_path(self.path.name)}: the recorder stopped writing (no new frames for "
                                f"{self.stall_s:g} s and the file is not closed); is `gaitpf record` still "
                                "running? after a crash, `gaitpf repair` makes the file a normal file")
                     for side in sides:
@@ -331,7 +333,7 @@ class RecordFeeder(Feeder):
         try:
             self.result = asyncio.run(self._main())
             r = self.result
-            self.summary = (f"recorded {r.elapsed_s * self.speed:.1f} s ({r.stop_reason}) -> {self.output}: "
+            self.summary = (f"recorded {r.elapsed_s * self.speed:.1f} s ({r.stop_reason}) -> {display_path(self.output)}: "
                             + ", ".join(f"{s} {r.frames[s]} frames (lost {r.lost_frames[s]}, gaps {r.gaps[s]})"
                                         for s in r.frames))
             if self.buffer is not None:
@@ -352,7 +354,7 @@ class RecordFeeder(Feeder):
                                  unit=str(get(next(iter(specs.values())), "unit")),
                                  layouts={s: get(sp, "layout") for s, sp in specs.items()},
                                  body_mass_kg=self.body_mass_kg, **self.buffer_kw)
-        self.buffer.message("info", f"recording to {self.output}")
+        self.buffer.message("info", f"recording to {display_path(self.output)}")
         self._t0 = getattr(src, "t0_monotonic", None) or time.monotonic()
         self._scale = float(getattr(src, "time_scale", 1.0) or 1.0)
         self.ready.set()

@@ -195,7 +195,8 @@ def _refit_clocks(out: Any, path: Path) -> dict[str, dict[str, float]]:
 def _validate(f: Any, p: Path) -> None:
     """Check the structure before anything is copied: a gaitpf recording of a supported
     schema, every foot with its datasets, 2-D values and a positive finite sampling rate."""
-    from ..io.hdf5 import check_version, foot_length
+    from ..io.hdf5_schema import FOOT_DATASETS
+    from ..io.hdf5_validate import check_version
 
     if "schema_version" not in f.attrs:
         raise SchemaError(f"{p}: not a gaitpf recording (no 'schema_version' attribute); nothing to repair")
@@ -204,7 +205,13 @@ def _validate(f: Any, p: Path) -> None:
     if not sides:
         raise SchemaError(f"{p}: the recording has neither a 'left' nor a 'right' foot group; nothing to repair")
     for side in sides:
-        foot_length(f, side, p, clean=False)
+        g = f[side]
+        missing = [f"/{side}/{name}" for name in FOOT_DATASETS if name not in g]
+        missing += [f"attribute {name!r} of /{side}" for name in ("sampling_rate_hz", "unit") if name not in g.attrs]
+        if missing:
+            raise SchemaError(f"{p}: required {', '.join(missing)} missing; cannot repair it")
+        if g["values"].ndim != 2:
+            raise SchemaError(f"{p}: /{side}/values must be 2-D (samples x sensors), found {g['values'].ndim}-D")
         try:
             fs = float(np.asarray(f[side].attrs["sampling_rate_hz"]).item())
         except (TypeError, ValueError):

@@ -169,7 +169,8 @@ def open_source(src: Path, p: Path) -> Iterator[tuple[Any, bool]]:
     """
     import h5py
 
-    from ..io.hdf5 import _OPEN_FOR_WRITE, open_hdf5
+    from ..io.hdf5 import open_hdf5
+    from ..io.hdf5_validate import _OPEN_FOR_WRITE
 
     try:
         f, swmr = h5py.File(src, "r"), False

@@ -9,6 +9,13 @@ catalog loses nothing — the next use rebuilds it by scanning. If the root is r
 the catalog is kept in memory.
 
 Tree layout (recommended, not required): ``<root>/<subject>/<session>/<trial>.h5``.
+
+A file that cannot be read (damaged, not a gaitpf recording, HDF5 stalling on it: every
+reader error is a :class:`~gaitpf.errors.GaitpfError`, see :mod:`gaitpf.io.guard`) is kept
+in the catalog with its reason and never stops the scan. It belongs to no subject, except
+in the tree layout, where :meth:`Catalog.files_of` returns it with the readable files of
+the subject whose folder holds it, so that the analyses list it as left out with its
+reason. File names that are not UTF-8 are stored as bytes.
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ..errors import GaitpfError, InputError
+from ..io.guard import display_path, printable
 
 __all__ = ["CATALOG_NAME", "Catalog", "scan_files", "read_header"]
 
@@ -43,6 +51,19 @@ def scan_files(root: Path) -> list[Path]:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".h5") and not f.startswith("."))
     return out
+
+
+def _db_path(rel: str) -> str | bytes:
+    """The catalog key of a relative path: text, or its bytes when the name is not UTF-8."""
+    try:
+        rel.encode("utf-8")
+        return rel
+    except UnicodeEncodeError:
+        return os.fsencode(rel)
+
+
+def _fs_path(key: str | bytes) -> str:
+    return os.fsdecode(key) if isinstance(key, bytes) else key
 
 
 def read_header(path: Path) -> dict[str, Any]:
@@ -143,7 +164,7 @@ class Catalog:
         seen: set[str] = set()
         counts = {"added": 0, "updated": 0, "removed": 0, "unreadable": 0}
         for f in files:
-            rel = f.relative_to(self.root).as_posix()
+            rel = _db_path(f.relative_to(self.root).as_posix())
             seen.add(rel)
             try:
                 st = f.stat()
@@ -155,8 +176,9 @@ class Catalog:
                 row = read_header(f)
             except GaitpfError as exc:
                 row = {c: None for c in _COLUMNS[3:]}
-                row["error"] = str(exc)
+                row["error"] = printable(str(exc))
                 counts["unreadable"] += 1
+                log.info("%s: unreadable: %s", display_path(f), row["error"])
             row.update(path=rel, mtime_ns=st.st_mtime_ns, size=st.st_size)
             self._con.execute(
                 f"INSERT OR REPLACE INTO recordings ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
@@ -186,9 +208,16 @@ class Catalog:
             args = (subject_id,)
         rows = self._con.execute(sql + " ORDER BY path", tuple(args)).fetchall()
         df = pd.DataFrame(rows, columns=list(_COLUMNS)).astype({"path": object})
-        df["metadata"] = [json.loads(m) if m else {} for m in df["metadata"]]
-        df["file"] = [str(self.root / p) for p in df["path"]]
+        df["metadata"] = [json.loads(m) if isinstance(m, str) and m else {} for m in df["metadata"]]
+        # object dtype: a file name that is not UTF-8 cannot live in an Arrow-backed string column
+        df["file"] = pd.Series([str(self.root / _fs_path(p)) for p in df["path"]], index=df.index, dtype=object)
+        df["path"] = [display_path(_fs_path(p)) for p in df["path"]]
         return df
+
+    def unreadable(self) -> list[tuple[str, str]]:
+        """``(relative path as text, reason)`` of every file that could not be read, sorted."""
+        rows = self._con.execute("SELECT path, error FROM recordings WHERE error IS NOT NULL").fetchall()
+        return sorted((display_path(_fs_path(p)), e) for p, e in rows)
 
     def subjects(self) -> list[str]:
         """Subject ids with at least one readable recording, sorted."""
@@ -198,11 +227,20 @@ class Catalog:
         return [r[0] for r in rows]
 
     def files_of(self, subject_id: str) -> list[Path]:
-        """Readable recordings of one subject (InputError naming the known subjects if none)."""
+        """Recordings of one subject (InputError naming the known subjects if none).
+
+        The readable files whose ``subject_id`` attribute is ``subject_id``, plus the
+        unreadable files in the folder ``<root>/<subject_id>/`` (tree layout): readers of
+        these raise the reason, so analyses list them as left out.
+        """
         df = self.entries(subject_id)
         df = df[df["error"].isna()]
-        if df.empty:
+        bad = self.entries()
+        bad = bad[bad["error"].notna()]
+        in_folder = [Path(f) for f in bad["file"]
+                     if Path(f).relative_to(self.root).parts[:1] == (subject_id,)]
+        if df.empty and not in_folder:
             known = self.subjects()
             hint = f"known subjects: {', '.join(known)}" if known else "no readable recordings there"
             raise InputError(f"no recordings of subject {subject_id!r} under {self.root} ({hint})")
-        return [Path(f) for f in df["file"]]
+        return sorted([Path(f) for f in df["file"]] + in_folder)
