@@ -249,7 +249,7 @@ def render_html(progress: Progress, *, title: str | None = None, ctx: ReportCont
         parts.append(_table(CHANGE_HEADER, cr))
     parts.append("<h2>Figures</h2>")
     for quantity, word in (("peak", "mean peak pressure"), ("pti", "pressure–time integral")):
-        fig, why = pressure_maps_figure(ctx, quantity)
+        fig, why = pressure_maps_figure(ctx, quantity, height_in=2.25)  # two such figures fit one A4 page
         parts.append(_figure(f"Plantar pressure maps: {word}, both feet", fig, why, why))
     fig, why = cop_figure(ctx)
     parts.append(_figure("Centre-of-pressure gait lines on the insole", fig, why))

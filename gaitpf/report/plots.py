@@ -124,15 +124,14 @@ def summary_trend_plot(ctx: Any) -> Figure | None:
     # the statistics' oriented value and its CI (same bootstrap replicates as every other CI)
     v = rows["asym_oriented"].to_numpy(float)
     lo, hi = rows["asym_oriented_ci_low"].to_numpy(float), rows["asym_oriented_ci_high"].to_numpy(float)
-    fig, (ax, axp) = plt.subplots(1, 2, figsize=(7.4, 2.3), gridspec_kw={"width_ratios": [3, 2]})
+    fig, (ax, axp) = plt.subplots(1, 2, figsize=(7.4, 2.45), gridspec_kw={"width_ratios": [3, 2]})
     ref = 1.0 if progress.index == "sr" else 0.0
     ax.axhline(ref, color="0.5", lw=0.8)
     ax.errorbar(x, v, yerr=[np.nan_to_num(np.abs(v - lo)), np.nan_to_num(np.abs(hi - v))], fmt="o-",
                 color="#2c3e50", ecolor="#7f8c8d", capsize=3)
     who = f"{a} (affected) vs {u}" if ctx.affected_side else "right vs left"
     ax.set_ylabel(f"{metric_label(progress.metric)} {abbr} ({unit or 'ratio'})", fontsize=8)
-    ax.set_title(f"Asymmetry, {who}; 95% CI", fontsize=8)
-    ax.text(0.01, 0.02, ctx.sign_short, transform=ax.transAxes, fontsize=6.5, color="0.3")
+    ax.set_title(f"Asymmetry, {who}; 95% CI\n({ctx.sign_short})", fontsize=8)
     span = max(float(np.nanmax(np.abs(np.r_[lo, hi, ref]))) * 1.2, 2.0 if unit else 0.05)
     if progress.index == "sr":
         ax.set_ylim(min(np.nanmin(lo), 1 - 0.05) - 0.01, max(np.nanmax(hi), 1 + 0.05) + 0.01)
