@@ -222,7 +222,9 @@ def lr_means_plot(ctx: Any, metric: str | None = None) -> Figure | None:
         ax2.set_ylim(min(np.nanmin(cad), 0.9 * mid), max(np.nanmax(cad), 1.1 * mid))  # ±10 %: no false drama
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
+        # below the axes: "best" cannot see the cadence axis' points and put the box over them
+        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3,
+                  frameon=False)
     else:
         ax.legend(fontsize=7)
     ax.set_title(f"{metric_label(metric).capitalize()}: mean per side and session, 95% CI", fontsize=10)
@@ -334,7 +336,7 @@ def load_share_pain_plot(ctx: Any) -> Figure | None:
     ax.set_xlabel("session")
     role = "affected" if ctx.affected_side else "no affected side entered"
     ax.set_ylabel(f"share of {side} foot load (%)", fontsize=8)
-    ax.set_ylim(0, max(60.0, float(np.nanmax(hi_all)) + 5))
+    ax.set_ylim(0, max(60.0, float(np.nanmax(hi_all)) + 5) * 1.2)  # headroom for the legend row
     ax.grid(alpha=0.3)
     ax2 = ax.twinx()
     ax.set_zorder(ax2.get_zorder() + 1)
