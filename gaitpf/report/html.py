@@ -109,7 +109,8 @@ insole length; Cavanagh &amp; Ulbrecht 1994). The gait line (centre of pressure)
 carries ≥ 10 % of its stance peak load.</p>
 <p><b>Confounders</b>: walking speed and cadence change symmetry, shoes and walking conditions change plantar
 load; a cadence change of more than {CADENCE_CHANGE_PCT:g} % and a change of the shoe/walking condition versus
-the baseline are flagged. Fewer than {MIN_STEADY_STRIDES} steady strides per side makes an estimate unstable and is flagged.</p>
+the baseline are flagged. Fewer than {MIN_STEADY_STRIDES} steady strides per side makes an estimate unstable and
+is flagged.</p>
 """
 
 
@@ -268,8 +269,8 @@ def render_html(progress: Progress, *, title: str | None = None, ctx: ReportCont
     mdc = p.mdc.get(p.metric, {})
     parts.append("<h2>Methods</h2>" + METHODS_HTML)
     parts.append(f'<p class="small">This report: bootstrap replicates {p.params.n_boot}, seed {p.params.seed}; '
-                 f"MDC for the headline metric: {_e(mdc.get('mdc_label', '–'))} (SEM {num(mdc.get('sem'), '{:.3f}')}, "
-                 f"df {_e(mdc.get('df', '–'))}). Sign convention: {_e(ctx.sign_text)}.</p>")
+                 f"MDC for the headline metric: {_e(mdc.get('mdc_label', '–'))} "
+                 f"(SEM {num(mdc.get('sem'), '{:.3f}')}, df {_e(mdc.get('df', '–'))}). Sign convention: {_e(ctx.sign_text)}.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 

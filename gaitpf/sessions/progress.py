@@ -8,8 +8,8 @@ one is the baseline). Output: a :class:`Progress` with
   metrics, ``|L − R|`` in units for signed ones, see :mod:`gaitpf.sessions.decision`)
   with its CI, the signed index, ``lr_difference`` (L − R), the asymmetry oriented to
   the affected side (``asym_affected``; ``asym_oriented`` with its CI from the same
-  bootstrap, oriented to the affected side or, without one, right versus left), the change versus baseline in absolute units
-  (percentage *points* for % indices) and relative (%), each with its CI, the MDC95 with
+  bootstrap, oriented to the affected side or, without one, right versus left), the
+  change versus baseline in absolute units (percentage *points* for % indices) and relative (%), each with its CI, the MDC95 with
   its kind and the decision (``ci_excludes_zero``, ``above_mdc95``, ``exceeds_mdc``);
 * ``session_table`` — one row per session: stored ids, metadata (date, treatment,
   condition, pain, the clinician's ``notes``), cadence and walking speed, steady strides,
