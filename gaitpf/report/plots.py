@@ -132,11 +132,11 @@ def summary_trend_plot(ctx: Any) -> Figure | None:
     who = f"{a} (affected) vs {u}" if ctx.affected_side else "right vs left"
     ax.set_ylabel(f"{metric_label(progress.metric)} {abbr} ({unit or 'ratio'})", fontsize=8)
     ax.set_title(f"Asymmetry, {who}; 95% CI\n({ctx.sign_short})", fontsize=8)
-    span = max(float(np.nanmax(np.abs(np.r_[lo, hi, ref]))) * 1.2, 2.0 if unit else 0.05)
-    if progress.index == "sr":
-        ax.set_ylim(min(np.nanmin(lo), 1 - 0.05) - 0.01, max(np.nanmax(hi), 1 + 0.05) + 0.01)
-    else:
-        ax.set_ylim(-span, span)
+    # the data and the symmetry line, with a minimum span (2 points; SR 0.1) so noise is not blown up
+    ends = np.r_[lo, hi, v, ref]
+    a0, b0 = float(np.nanmin(ends)), float(np.nanmax(ends))
+    pad = max(0.15 * (b0 - a0), 0.5 * max(0.0, (0.1 if progress.index == "sr" else 2.0) - (b0 - a0)))
+    ax.set_ylim(a0 - pad, b0 + pad)
     ax.set_xticks(x, labels, fontsize=7)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
