@@ -72,7 +72,7 @@ METHODS_HTML = f"""
 <i>steady</i> strides (walking bouts without their first/last strides, turns, pauses, gaps or outliers) enter
 the statistics, the pressure maps and the gait lines. A session pools its usable trials.</p>
 <p><b>Asymmetry.</b> Symmetry indices compare two <i>positive, ratio-scale</i> quantities (times, forces, load
-shares) and are used only for those (from the left/right means L, R; 0 = symmetric): symmetry index
+shares) and are used only for those (from the left/right means L, R; 0 = symmetric, SR 1): symmetry index
 SI = 100·(R−L)/(0.5·(R+L)) (Robinson et al. 1987); symmetry angle SA = (45° − arctan(L/R))/90°·100 %
 (Zifchock et al. 2008); gait asymmetry GA = 100·|ln(R/L)| (Plotnik et al. 2005); symmetry ratio SR = L/R.
 For a <i>signed</i> quantity that crosses zero (the medial–lateral index) a ratio is meaningless, so its
@@ -171,7 +171,7 @@ def _summary(ctx: ReportContext, title: str | None) -> list[str]:
              f'<div class="meta">Subject <b>{_e(p.subject_id)}</b> · {len(used)} of {len(p.sessions)} session(s) '
              f"usable ({_e(span)}) · baseline {_e(p.baseline or '–')} · <b>{_e(ctx.side_text)}</b> · generated "
              f"{now} by gaitpf {_e(__version__)}</div>",
-             f'<div class="headline"><b>Headline ({_e(name)}, asymmetry magnitude, 0 = symmetric):</b> '
+             f'<div class="headline"><b>Headline ({_e(name)}, asymmetry magnitude, {"1" if p.index == "sr" else "0"} = symmetric):</b> '
              f"{_e(p.headline)}"]
     if d["available"]:
         cls = "real" if d["real"] else "notreal"

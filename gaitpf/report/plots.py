@@ -184,8 +184,14 @@ def symmetry_plot(ctx: Any, metric: str | None = None) -> Figure | None:
     ax.set_xticks(x, labels)
     ax.set_xlabel("session")
     ax.set_ylabel(f"{metric_label(metric)} asymmetry ({unit or 'ratio'})")
-    ax.set_title(f"{metric_label(metric).capitalize()} asymmetry magnitude per session (0 = symmetric)", fontsize=10)
-    ax.set_ylim(bottom=0, top=max(float(np.nanmax(hi)) * 1.25, 1.0 if unit else 1.05))
+    sym = "1" if progress.index == "sr" else "0"
+    ax.set_title(f"{metric_label(metric).capitalize()} asymmetry magnitude per session ({sym} = symmetric)",
+                 fontsize=10)
+    if progress.index == "sr":  # magnitude max(SR, 1/SR) >= 1
+        top = float(np.nanmax(hi))
+        ax.set_ylim(bottom=1.0 - 0.01, top=max(1.0 + 1.25 * (top - 1.0), 1.05))
+    else:
+        ax.set_ylim(bottom=0, top=max(float(np.nanmax(hi)) * 1.25, 1.0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()

@@ -73,7 +73,7 @@ def result_rows(ctx: Any) -> list[list[str]]:
     if t.empty:
         return []
     rows = t[t["metric"] == p.metric]
-    sfmt = "{:+.3f}" if p.index == "sr" else "{:+.2f}"
+    sfmt = "{:.3f}" if p.index == "sr" else "{:+.2f}"  # SR is a ratio around 1: no sign
     out = []
     for _, r in rows.iterrows():
         o = _ci(r["asym_oriented"], r["asym_oriented_ci_low"], r["asym_oriented_ci_high"], sfmt)

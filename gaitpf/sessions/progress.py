@@ -372,8 +372,9 @@ def compute_progress(
         headline = describe_change(metric, index, last, mdc[metric], conf, unit_word=unit_word,
                                    baseline_label=base.label, label=used[-1].label)
         if affected and np.isfinite(last["asym_affected"]):
-            headline += (f". Affected side {affected}: signed {index_abbr(index).strip('|')} "
-                         f"{fmt_index(last['asym_affected'], index, True)}{stats.INDEX_NAMES[index][1]} at "
+            what = "SR = affected/unaffected" if index == "sr" else f"signed {index_abbr(index).strip('|')}"
+            headline += (f". Affected side {affected}: {what} "
+                         f"{fmt_index(last['asym_affected'], index, index != 'sr')}{stats.INDEX_NAMES[index][1]} at "
                          f"{used[-1].label} ({'> 1' if index == 'sr' else 'positive'} = affected side larger)")
     elif len(used) == 1:
         r0 = table[table["metric"] == metric].iloc[0]
