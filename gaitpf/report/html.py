@@ -171,8 +171,8 @@ def _summary(ctx: ReportContext, title: str | None) -> list[str]:
              f'<div class="meta">Subject <b>{_e(p.subject_id)}</b> · {len(used)} of {len(p.sessions)} session(s) '
              f"usable ({_e(span)}) · baseline {_e(p.baseline or '–')} · <b>{_e(ctx.side_text)}</b> · generated "
              f"{now} by gaitpf {_e(__version__)}</div>",
-             f'<div class="headline"><b>Headline ({_e(name)}, asymmetry magnitude, {"1" if p.index == "sr" else "0"} = symmetric):</b> '
-             f"{_e(p.headline)}"]
+             f'<div class="headline"><b>Headline ({_e(name)}, asymmetry magnitude, '
+             f'{"1" if p.index == "sr" else "0"} = symmetric):</b> {_e(p.headline)}']
     if d["available"]:
         cls = "real" if d["real"] else "notreal"
         parts.append(f'<div class="decision {cls}">Decision: {_e(d["text"])}. Change {num(d["change"], "{:+.2f}")} '
@@ -270,7 +270,8 @@ def render_html(progress: Progress, *, title: str | None = None, ctx: ReportCont
     parts.append("<h2>Methods</h2>" + METHODS_HTML)
     parts.append(f'<p class="small">This report: bootstrap replicates {p.params.n_boot}, seed {p.params.seed}; '
                  f"MDC for the headline metric: {_e(mdc.get('mdc_label', '–'))} "
-                 f"(SEM {num(mdc.get('sem'), '{:.3f}')}, df {_e(mdc.get('df', '–'))}). Sign convention: {_e(ctx.sign_text)}.</p>")
+                 f"(SEM {num(mdc.get('sem'), '{:.3f}')}, df {_e(mdc.get('df', '–'))}). "
+                 f"Sign convention: {_e(ctx.sign_text)}.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -9,13 +9,15 @@ one is the baseline). Output: a :class:`Progress` with
   with its CI, the signed index, ``lr_difference`` (L − R), the asymmetry oriented to
   the affected side (``asym_affected``; ``asym_oriented`` with its CI from the same
   bootstrap, oriented to the affected side or, without one, right versus left), the
-  change versus baseline in absolute units (percentage *points* for % indices) and relative (%), each with its CI, the MDC95 with
-  its kind and the decision (``ci_excludes_zero``, ``above_mdc95``, ``exceeds_mdc``);
+  change versus baseline in absolute units (percentage *points* for % indices) and
+  relative (%), each with its CI, the MDC95 with its kind and the decision
+  (``ci_excludes_zero``, ``above_mdc95``, ``exceeds_mdc``);
 * ``session_table`` — one row per session: stored ids, metadata (date, treatment,
   condition, pain, the clinician's ``notes``), cadence and walking speed, steady strides,
   inclusion, ``warnings`` and ``confounders`` (cadence or condition changed vs baseline);
 * ``mdc`` and ``trend`` per metric, a ``headline`` sentence, ``left_out`` notes, the
-  ``affected_side`` and the ``sign_convention``.
+  ``affected_side``, the ``sign_convention`` and the ``confounders`` (sentences, also
+  among the ``warnings``).
 
 Trend: Theil–Sen slope over session numbers; its CI (Sen's interval) only from
 :data:`~gaitpf.sessions.decision.MIN_SESSIONS_TREND_CI` sessions on — with 3 sessions
