@@ -215,7 +215,7 @@ def _prepare_out(cfg: DemoConfig) -> Path:
 
 def run_demo(cfg: DemoConfig, *, echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Run the demo (see the module docstring); returns the summary also written to JSON."""
-    from .report import write_report
+    from .report import write_reports
     from .sessions.compare import subject_progress
     from .sessions.metadata import update_file_metadata
     from .sessions.stats import BootstrapParams
@@ -254,12 +254,11 @@ def run_demo(cfg: DemoConfig, *, echo: Callable[[str], None] = print) -> dict[st
 
     progress = subject_progress(str(subject_dir), params=BootstrapParams(n_boot=cfg.n_boot, seed=cfg.seed))
     reports = [cfg.out / f"{DEMO_SUBJECT}_report.html"] + ([cfg.out / f"{DEMO_SUBJECT}_report.pdf"] if cfg.pdf else [])
-    for r in reports:
-        write_report(progress, r)
+    write_reports(progress, reports)  # the HTML is rendered once and printed to PDF
 
     truth = {s["label"]: true_asymmetry(s["gait"], progress.index, progress.metric) for s in plan}
     t = progress.table
-    head = t[t["metric"] == progress.metric].set_index("session")
+    head = t[t["metric"] == progress.metric].set_index("label")
     used = [s.label for s in progress.sessions if s.boot is not None]
     summary: dict[str, Any] = {
         "mode": mode, "subject_id": DEMO_SUBJECT, "sessions": used, "metric": progress.metric,
@@ -281,6 +280,9 @@ def run_demo(cfg: DemoConfig, *, echo: Callable[[str], None] = print) -> dict[st
             "true": true_change,
             "true_within_ci": bool(last["change_abs_ci_low"] <= true_change <= last["change_abs_ci_high"]),
             "mdc95": float(progress.mdc[progress.metric]["mdc95"]),
+            "mdc_kind": last["mdc_kind"],
+            "ci_excludes_zero": last["ci_excludes_zero"],
+            "above_mdc95": last["above_mdc95"],
             "exceeds_mdc": last["exceeds_mdc"],
         }
     summary["elapsed_s"] = round(time.monotonic() - t0, 1)

@@ -1,7 +1,10 @@
 """The clinician's report as a person sees it: HTML in headless Chromium, PDF pages by poppler."""
 from __future__ import annotations
 
+import contextlib
 import html as _html
+import io
+import json
 import re
 import shutil
 import subprocess
@@ -67,6 +70,10 @@ def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
     main(["report", "PF001", "--root", str(root), "-o", str(out / "r.html"), "-o", str(out / "r.pdf"),
           "--n-boot", "300"])
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        main(["progress", "PF001", "--root", str(root), "--json", "--n-boot", "300"])
+    (out / "progress.json").write_text(buf.getvalue(), encoding="utf-8")
     return out
 
 
@@ -117,9 +124,35 @@ def test_notes_condition_side_and_sign_convention(report):
     assert "+ = affected side larger than unaffected, − = smaller" in text
     assert "left affected mean" in text
     assert "relative maps" not in text  # gaitpf-16 areas are known: the maps are in kPa
-    assert text.count("shoe/walking condition &#x27;sandals&#x27;") == 1  # confounder, once
+    assert text.count("condition &#x27;sandals&#x27; differs from the baseline&#x27;s") == 1  # confounder, once
+    assert "confounder: condition &#x27;sandals&#x27; vs &#x27;own shoes&#x27; at baseline" in text  # per session
     for w in re.findall(r"<li>(session S\d: only[^<]*)</li>", text):
         assert text.count(w) == 1  # every warning once
+
+
+def _signed(x: float, fmt: str = "{:+.2f}") -> str:
+    return fmt.format(x).replace("-", "−")
+
+
+def test_report_and_progress_json_agree(report):
+    """Page 1's decision, change, CI and MDC, and the oriented asymmetry per session, are the JSON's."""
+    data = json.loads((report / "progress.json").read_text(encoding="utf-8"))
+    rows = [r for r in data["metrics"] if r["metric"] == data["headline_metric"]]
+    last = rows[-1]
+    assert last["change_abs"] is not None and data["affected_side"] == "left"
+    page1 = " ".join(_pdf_text(report / "r.pdf", "-f", "1", "-l", "1").split())
+    expect = (f"Change {_signed(last['change_abs'])} (95% CI {_signed(last['change_abs_ci_low'])} to "
+              f"{_signed(last['change_abs_ci_high'])}); MDC95 {last['mdc95']:.2f}")
+    assert expect in page1
+    word = "Decision: real change" if last["exceeds_mdc"] else "Decision: not shown to be a real change"
+    assert word in page1
+    assert data["mdc"][data["headline_metric"]]["mdc_label"].split(" (")[0] in page1
+    cells = _cells((report / "r.html").read_text(encoding="utf-8"))
+    for r in rows:  # the oriented asymmetry and its CI, as in the JSON
+        assert r["asym_affected"] == r["asym_oriented"]
+        assert (f"{_signed(r['asym_affected'])} ({_signed(r['asym_oriented_ci_low'])} to "
+                f"{_signed(r['asym_oriented_ci_high'])})") in cells
+        assert r["asym_oriented_ci_low"] <= r["asym_affected"] <= r["asym_oriented_ci_high"]
 
 
 def test_html_is_self_contained_and_renders(report, tmp_path):

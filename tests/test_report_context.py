@@ -1,4 +1,4 @@
-"""Report context (side, orientation, decision, confounders) and plot ranges, on small hand-made inputs."""
+"""Report context: it words what the statistics decided (never recomputes), and plot ranges."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -7,32 +7,35 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gaitpf.report.context import build_context, oriented_index
+from gaitpf.report.context import build_context, sign_short
+from gaitpf.sessions.decision import decide, sign_convention
 from gaitpf.sessions.stats import BootstrapParams
 
 
-class _S(SimpleNamespace):
-    def n_steady(self, side):
-        return 40
-
-
-def _progress(change, lo, hi, mdc, *, meta=None, exceeds=None, warnings=()):
-    meta = meta or [{"affected_side": "left", "condition": "own shoes", "treatment": "insoles", "notes": "n1"},
-                    {"affected_side": "left", "condition": "own shoes", "treatment": "insoles", "notes": "n2"}]
-    sessions = [_S(label=f"S{k + 1}", metadata=m, boot=object(), notes=[], usable_trials=[]) for k, m in enumerate(meta)]
+def _progress(change, lo, hi, mdc, *, meta=None, affected="left", warnings=(), confounders=(), sd_conf=()):
+    meta = meta or [{"condition": "own shoes", "treatment": "insoles", "notes": "n1"},
+                    {"condition": "own shoes", "treatment": "insoles", "notes": "n2"}]
+    sessions = [SimpleNamespace(label=f"S{k + 1}", boot=object(), warnings=[f"metadata missing: x ({k})"],
+                                confounders=list(sd_conf) if k else []) for k in range(len(meta))]
     rows = []
     for k, s in enumerate(sessions):
-        rows.append({"session": s.label, "metric": "stance_time_s", "left_mean": 0.60, "right_mean": 0.66,
-                     "value": 3.0, "value_ci_low": 2.0, "value_ci_high": 4.0, "is_baseline": k == 0,
-                     "comparable": True, "change_abs": np.nan if k == 0 else change,
-                     "change_abs_ci_low": np.nan if k == 0 else lo, "change_abs_ci_high": np.nan if k == 0 else hi,
-                     "change_rel_pct": np.nan, "mdc95": np.nan if k == 0 else mdc,
-                     "exceeds_mdc": None if k == 0 else exceeds})
-    st = pd.DataFrame([{"session": s.label, "cadence_spm": 100.0} for s in sessions])
+        row = {"label": s.label, "session": s.label, "metric": "stance_time_s", "left_mean": 0.60,
+               "right_mean": 0.66, "value": 3.0, "value_ci_low": 2.0, "value_ci_high": 4.0, "is_baseline": k == 0,
+               "asym_oriented": -3.0, "asym_oriented_ci_low": -4.0, "asym_oriented_ci_high": -2.0,
+               "comparable": True, "change_abs": np.nan, "change_abs_ci_low": np.nan, "change_abs_ci_high": np.nan,
+               "change_rel_pct": np.nan, "mdc95": np.nan, "mdc_kind": None, "ci_excludes_zero": None,
+               "above_mdc95": None, "exceeds_mdc": None}
+        if k:
+            row.update(change_abs=change, change_abs_ci_low=lo, change_abs_ci_high=hi, mdc95=mdc,
+                       mdc_kind="within_session", **decide(change, lo, hi, mdc))
+        rows.append(row)
+    st = pd.DataFrame([{"label": s.label, "session": s.label, "cadence_spm": 100.0, "included": True,
+                        "n_steady_left": 40, "n_steady_right": 41, **m} for s, m in zip(sessions, meta)])
     return SimpleNamespace(sessions=sessions, table=pd.DataFrame(rows), session_table=st, metric="stance_time_s",
-                           index="si_pct", mdc={"stance_time_s": {"mdc95": mdc, "method": "split-half (x)"}},
-                           warnings=list(warnings), left_out=[], baseline="S1", params=BootstrapParams(n_boot=200),
-                           trend={}, subject_id="X", headline="h")
+                           index="si_pct", mdc={"stance_time_s": {"mdc95": mdc, "mdc_kind": "within_session"}},
+                           warnings=list(warnings) + list(confounders), confounders=list(confounders), left_out=[],
+                           baseline="S1", params=BootstrapParams(n_boot=200), trend={}, subject_id="X",
+                           headline="h", affected_side=affected, sign_convention=sign_convention("si_pct", affected))
 
 
 @pytest.mark.parametrize("change,lo,hi,mdc,real", [
@@ -40,29 +43,39 @@ def _progress(change, lo, hi, mdc, *, meta=None, exceeds=None, warnings=()):
     (-3.0, -6.0, 0.5, 1.0, False),    # CI includes 0
     (-0.8, -1.0, -0.6, 1.0, False),   # within the MDC
 ])
-def test_decision_needs_ci_excluding_zero_and_mdc(change, lo, hi, mdc, real):
+def test_decision_is_the_statistics_flag_in_words(change, lo, hi, mdc, real):
     ctx = build_context(_progress(change, lo, hi, mdc))
     assert ctx.decision["real"] is real
-    assert ctx.decision["mdc_kind"] == "within-session"
+    assert ctx.decision["mdc_kind"] == "within session"
     assert ctx.decision["text"].startswith("real change:") is real
+    assert (ctx.decision["change"], ctx.decision["ci_low"], ctx.decision["ci_high"]) == (change, lo, hi)
 
 
-def test_orientation_affected_vs_unaffected():
-    ctx = build_context(_progress(-3.0, -4, -2, 1.0))
+def test_decision_follows_the_row_not_its_own_arithmetic():
+    p = _progress(-3.0, -4.0, -2.0, 1.0)
+    p.table.loc[1, "exceeds_mdc"] = False  # the statistics say no: the report must not say yes
+    p.table.loc[1, "above_mdc95"] = False
+    assert build_context(p).decision["real"] is False
+
+
+def test_side_sign_notes_warnings_and_confounders_once():
+    c = "session S2: condition 'sandals' differs from the baseline's 'own shoes'"
+    ctx = build_context(_progress(-3.0, -4, -2, 1.0, warnings=["few strides", "few strides"], confounders=[c],
+                                  sd_conf=["condition 'sandals' vs 'own shoes' at baseline"]))
     assert ctx.affected_side == "left" and ctx.unaffected_side == "right"
-    # left (affected) stance 0.60 s, right 0.66 s: affected shorter -> negative
-    assert oriented_index(0.66, 0.60, "si_pct") == pytest.approx(100 * (0.60 - 0.66) / 0.63)
-    assert oriented_index(0.66, 0.60, "ga_pct") == pytest.approx(100 * np.log(0.60 / 0.66))
+    assert ctx.sign_short == "+ = affected side larger than unaffected, − = smaller"
+    assert "affected (left)" in ctx.sign_text
     assert [s["notes"] for s in ctx.sessions] == ["n1", "n2"]
+    assert [s["warnings"] for s in ctx.sessions] == [["metadata missing: x (0)"], ["metadata missing: x (1)"]]
+    assert ctx.sessions[1]["confounders"] == ["condition 'sandals' vs 'own shoes' at baseline"]
+    assert ctx.confounders == [c] and ctx.warnings == ["few strides"]
 
 
-def test_missing_side_condition_change_and_warnings_once():
-    meta = [{"condition": "own shoes"}, {"condition": "sandals", "affected_side": "none"}]
-    w = "session S2: cadence 110 vs 100 steps/min at baseline (+10%); walking speed differs"
-    ctx = build_context(_progress(-3.0, -4, -2, 1.0, meta=meta, warnings=[w, w, "few strides"]))
-    assert ctx.affected_side is None and "right vs left" in ctx.side_text
-    assert ctx.confounders[0] == w and any("sandals" in c for c in ctx.confounders)
-    assert ctx.warnings == ["few strides"]
+def test_missing_side_is_right_vs_left():
+    meta = [{"condition": "own shoes"}, {"condition": "own shoes", "affected_side": "none"}]
+    ctx = build_context(_progress(-3.0, -4, -2, 1.0, meta=meta, affected=None))
+    assert ctx.affected_side is None and "right vs left" in ctx.side_text and "'none'" in ctx.side_text
+    assert ctx.sign_short.startswith("+ = right larger") and sign_short("sr", None).startswith("> 1 = right")
 
 
 def test_regional_axis_keeps_a_minimum_span():

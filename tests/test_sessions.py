@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -114,6 +115,19 @@ def test_progress_recovers_decreasing_asymmetry(tree):
     assert st["n_steady_left"].min() > 0
     assert all(("only" in n) == (min(a, b) < 30) for n, a, b in
                zip(st["warnings"], st["n_steady_left"], st["n_steady_right"]))
+
+
+@pytest.mark.parametrize("index", ["ga_pct", "sr"])
+def test_oriented_asymmetry_has_a_bootstrap_ci(tree, index):
+    """GA and SR oriented to the affected side (signed 100·ln(A/U), A/U) get a CI from the same bootstrap."""
+    pr = subject_progress("PF001", root=tree, index=index, params=BootstrapParams(n_boot=300))
+    head = pr.table[pr.table["metric"] == "stance_time_s"]
+    lo, v, hi = head["asym_oriented_ci_low"], head["asym_oriented"], head["asym_oriented_ci_high"]
+    assert (lo < v).all() and (v < hi).all() and (head["asym_affected"] == v).all()
+    a, u = head["left_mean"], head["right_mean"]  # affected side left
+    expect = 100 * np.log(a / u) if index == "ga_pct" else a / u
+    assert np.allclose(v, expect)
+    assert (hi < (0 if index == "ga_pct" else 1)).all()  # the affected (left) stance is clearly shorter
 
 
 def test_relative_change_only_where_the_baseline_exceeds_its_mdc(tree):

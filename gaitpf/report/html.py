@@ -22,7 +22,10 @@ from .. import __version__
 from ..sessions import stats
 from ..sessions.progress import Progress, metric_label
 from . import plots
-from .context import ORIENT_SIGN, ReportContext, build_context
+from ..sessions.decision import MIN_SESSIONS_TREND_CI
+from ..sessions.progress_tables import CADENCE_CHANGE_PCT
+from ..sessions.reliability import MIN_STEADY_STRIDES
+from .context import ReportContext, build_context
 from .maps import cop_figure, pressure_maps_figure
 from .tables import CHANGE_HEADER, change_rows, num, result_header, result_rows, session_header, session_rows
 
@@ -64,24 +67,39 @@ ul.notes{margin:2px 0 6px 16px;padding:0;font-size:8pt}
 @media screen{body{margin:16px auto}.summary{border-bottom:3px double #1a3c5e;padding-bottom:10px}}
 """
 
-METHODS_HTML = """
+METHODS_HTML = f"""
 <p><b>Strides.</b> Steps are segmented from each insole's total load by the gaitpf analysis core; only
 <i>steady</i> strides (walking bouts without their first/last strides, turns, pauses, gaps or outliers) enter
 the statistics, the pressure maps and the gait lines. A session pools its usable trials.</p>
-<p><b>Symmetry indices</b> (from left/right means L, R; 0 = symmetric): symmetry index
+<p><b>Asymmetry.</b> Symmetry indices compare two <i>positive, ratio-scale</i> quantities (times, forces, load
+shares) and are used only for those (from the left/right means L, R; 0 = symmetric, SR 1): symmetry index
 SI = 100·(R−L)/(0.5·(R+L)) (Robinson et al. 1987); symmetry angle SA = (45° − arctan(L/R))/90°·100 %
 (Zifchock et al. 2008); gait asymmetry GA = 100·|ln(R/L)| (Plotnik et al. 2005); symmetry ratio SR = L/R.
-Changes are computed on the asymmetry <i>magnitude</i> (|SI|, |SA|, GA, max(SR, 1/SR)), so a negative change
-means more symmetric. <b>Orientation:</b> where the affected side is entered, the signed asymmetry is the same
-index with the unaffected side as L and the affected side as R (GA as 100·ln(A/U), SR as A/U), so
-<i>+ means the affected side's value is larger</i>.</p>
+For a <i>signed</i> quantity that crosses zero (the medial–lateral index) a ratio is meaningless, so its
+asymmetry is the left − right difference in its own units. Changes are computed on the asymmetry
+<i>magnitude</i> (|SI|, |SA|, GA, max(SR, 1/SR), |L − R|), so a negative change means more symmetric.</p>
+<p><b>Sign convention.</b> Where the affected side is entered, the oriented asymmetry is the index of the
+unaffected (U) and affected (A) side: SI = 100·(A−U)/(0.5·(A+U)), SA of (U, A), GA = 100·ln(A/U), SR = A/U,
+A − U for signed metrics; <i>positive (SR &gt; 1) means the affected side's value is larger</i>. Without an
+affected side the right side takes the affected side's place (positive = right larger). The oriented value's
+95 % CI comes from the same bootstrap replicates as every other CI.</p>
 <p><b>Confidence intervals.</b> Gait cycles (a left stride and the right stride that follows it) are resampled
 with a circular block bootstrap (Politis &amp; Romano 1992), block length from the lag-1 autocorrelation
 (Carlstein 1986), expanded percentile intervals (Hesterberg 2015).</p>
-<p><b>Decision rule.</b> A change versus baseline is called <i>real</i> only when its 95 % CI excludes 0
-<i>and</i> its magnitude exceeds the minimal detectable change MDC95 = 1.96·√2·SEM (Weir 2005); both are shown.
-The MDC is labelled <i>between-session</i> when it comes from repeated baseline trials or sessions, otherwise
-<i>within-session</i>: a lower bound that understates day-to-day variation.</p>
+<p><b>Decision rule.</b> A change versus baseline is called <i>real</i> only when <i>both</i> hold: its 95 % CI
+excludes 0 (larger than the stride-to-stride sampling error of the two sessions) <i>and</i> |change| &gt; MDC95,
+the minimal detectable change MDC95 = 1.96·√2·SEM (Weir 2005; larger than what repeated measurement of an
+unchanged patient produces). Both parts are shown (“CI excl. 0”, “&gt; MDC95”). The SEM comes from the most
+complete repeated measurement the data offer, named with every MDC: <i>between sessions</i> — two or more
+baseline sessions (phase = baseline), SEM = their SD; includes day-to-day variation, the MDC to use;
+<i>between trials</i> — repeated trials on the same day, pooled trial-to-trial SD scaled to the trials a
+session pools; a lower bound, day-to-day variation not included; <i>within session</i> — otherwise, the
+bootstrap standard error of a session's value (stride-to-stride sampling only); the smallest, a lower bound
+that understates day-to-day variation. A repeated-measurement SEM is never taken below the within-session
+one.</p>
+<p><b>Trend.</b> Theil–Sen slope of the asymmetry magnitude over the session numbers; its confidence interval
+(Sen's interval) only from {MIN_SESSIONS_TREND_CI} sessions on — with fewer sessions it rests on so few pairwise
+slopes that it does not keep its coverage, and the slope is shown without a CI.</p>
 <p><b>Plantar pressure.</b> Per sensor, its unloaded level (1st percentile of the record) is subtracted;
 peak pressure is the maximum during each stance and the pressure–time integral (PTI) the sum of pressure × sample
 interval over the stance; both are averaged over steady strides. Force readings become pressure with the sensor
@@ -89,9 +107,10 @@ area (kPa = 1000·N/mm²); without a known area the maps are <i>relative</i> (re
 load share is each region's share of the stance load (heel &lt; 30 %, midfoot &lt; 55 %, forefoot &lt; 80 % of
 insole length; Cavanagh &amp; Ulbrecht 1994). The gait line (centre of pressure) is drawn only while the foot
 carries ≥ 10 % of its stance peak load.</p>
-<p><b>Confounders</b>: walking speed and cadence change symmetry; a cadence change of more than 5 %, and any
-change of shoe/walking condition or treatment versus the baseline, is flagged. Fewer than 30 steady strides per
-side makes an estimate unstable and is flagged.</p>
+<p><b>Confounders</b>: walking speed and cadence change symmetry, shoes and walking conditions change plantar
+load; a cadence change of more than {CADENCE_CHANGE_PCT:g} % and a change of the shoe/walking condition versus
+the baseline are flagged. Fewer than {MIN_STEADY_STRIDES} steady strides per side makes an estimate unstable and
+is flagged.</p>
 """
 
 
@@ -152,26 +171,29 @@ def _summary(ctx: ReportContext, title: str | None) -> list[str]:
              f'<div class="meta">Subject <b>{_e(p.subject_id)}</b> · {len(used)} of {len(p.sessions)} session(s) '
              f"usable ({_e(span)}) · baseline {_e(p.baseline or '–')} · <b>{_e(ctx.side_text)}</b> · generated "
              f"{now} by gaitpf {_e(__version__)}</div>",
-             f'<div class="headline"><b>Headline ({_e(name)}, asymmetry magnitude, 0 = symmetric):</b> '
-             f"{_e(p.headline)}"]
+             f'<div class="headline"><b>Headline ({_e(name)}, asymmetry magnitude, '
+             f'{"1" if p.index == "sr" else "0"} = symmetric):</b> {_e(p.headline)}']
     if d["available"]:
         cls = "real" if d["real"] else "notreal"
         parts.append(f'<div class="decision {cls}">Decision: {_e(d["text"])}. Change {num(d["change"], "{:+.2f}")} '
                      f'(95% CI {num(d["ci_low"], "{:+.2f}")} to {num(d["ci_high"], "{:+.2f}")}); MDC95 '
                      f'{num(d["mdc95"])} ({_e(d["mdc_kind"])}).</div>')
+        tr = p.trend.get(p.metric, {})
+        if tr.get("ci_note"):
+            parts.append(f'<div class="small">Trend: {_e(tr["ci_note"])}.</div>')
     else:
         parts.append(f'<div class="decision notreal">Decision: {_e(d["text"])}.</div>')
     parts.append("</div>")
     fig = plots.summary_trend_plot(ctx)
     parts.append(_figure("Asymmetry (affected vs unaffected) and pain over the sessions" if ctx.affected_side
                          else "Asymmetry (right vs left) and pain over the sessions", fig,
-                         "no usable session", f"Sign convention: {ORIENT_SIGN}." if ctx.affected_side else
-                         "Sign convention: + = right larger than left (no affected side entered)."))
+                         "no usable session", f"Sign convention: {ctx.sign_text}."))
     pm, why = pressure_maps_figure(ctx, "peak", sides=(ctx.ref_side,), width_in=7.2, height_in=3.4)
     parts.append(_figure(f"Plantar pressure, {ctx.ref_side} foot"
                          f"{' (affected)' if ctx.affected_side else ''}: baseline, latest and difference", pm,
                          why, why))
-    conf = ctx.confounders or ["none flagged (cadence within 5 % of baseline; condition and treatment unchanged or not entered)"]
+    conf = ctx.confounders or [f"none flagged (cadence within {CADENCE_CHANGE_PCT:g} % of baseline; shoe/walking "
+                               "condition unchanged or not entered)"]
     if len(conf) <= SUMMARY_MAX_CONFOUNDERS:
         parts.append(_list("warn", "Confounders", conf))
     else:
@@ -190,11 +212,13 @@ def _summary(ctx: ReportContext, title: str | None) -> list[str]:
 
 
 def _session_notes(ctx: ReportContext) -> str:
+    """Per session: treatment, condition, the clinician's notes, gaitpf's confounders and warnings."""
     items = []
     for s in ctx.sessions:
         bits = [f"treatment: {s['treatment'] or 'not entered'}", f"shoe/condition: {s['condition'] or 'not entered'}",
                 f"notes: {s['notes'] or 'none'}"]
-        extra = "".join(f"<li class='small'>{_e(n)}</li>" for n in s["system_notes"])
+        extra = "".join(f"<li class='small'>confounder: {_e(c)}</li>" for c in s["confounders"])
+        extra += "".join(f"<li class='small'>gaitpf: {_e(w)}</li>" for w in s["warnings"])
         items.append(f"<li><b>{_e(s['label'])}</b> — {_e('; '.join(bits))}" +
                      (f"<ul class='notes'>{extra}</ul>" if extra else "") + "</li>")
     return '<ul class="notes">' + "".join(items) + "</ul>"
@@ -214,7 +238,7 @@ def render_html(progress: Progress, *, title: str | None = None, ctx: ReportCont
     parts.append("<h2>Sessions</h2>")
     parts.append(_table(session_header(), session_rows(ctx), left_cols=4, base_first=True))
     parts.append(f'<div class="keep"><h3>Results per session ({_e(metric_label(p.metric))})</h3>'
-                 f'<p class="sign">Oriented asymmetry: {_e(ORIENT_SIGN if ctx.affected_side else "+ = right larger than left")}. '
+                 f'<p class="sign">Oriented asymmetry: {_e(ctx.sign_short)} ({_e(ctx.sign_text)}). '
                  "Magnitude, change and MDC95 in percentage points for % indices.</p>")
     parts.append(_table(result_header(ctx), result_rows(ctx), left_cols=1, base_first=True) + "</div>")
     parts.append("<h3>Treatment, shoe/condition and notes per session</h3>" + _session_notes(ctx))
@@ -226,7 +250,7 @@ def render_html(progress: Progress, *, title: str | None = None, ctx: ReportCont
         parts.append(_table(CHANGE_HEADER, cr))
     parts.append("<h2>Figures</h2>")
     for quantity, word in (("peak", "mean peak pressure"), ("pti", "pressure–time integral")):
-        fig, why = pressure_maps_figure(ctx, quantity)
+        fig, why = pressure_maps_figure(ctx, quantity, height_in=2.25)  # two such figures fit one A4 page
         parts.append(_figure(f"Plantar pressure maps: {word}, both feet", fig, why, why))
     fig, why = cop_figure(ctx)
     parts.append(_figure("Centre-of-pressure gait lines on the insole", fig, why))
@@ -245,8 +269,9 @@ def render_html(progress: Progress, *, title: str | None = None, ctx: ReportCont
     mdc = p.mdc.get(p.metric, {})
     parts.append("<h2>Methods</h2>" + METHODS_HTML)
     parts.append(f'<p class="small">This report: bootstrap replicates {p.params.n_boot}, seed {p.params.seed}; '
-                 f"MDC for the headline metric: {_e(mdc.get('method', '–'))}, {_e(ctx.decision.get('mdc_kind'))} "
-                 f"(df {_e(mdc.get('df', '–'))}).</p>")
+                 f"MDC for the headline metric: {_e(mdc.get('mdc_label', '–'))} "
+                 f"(SEM {num(mdc.get('sem'), '{:.3f}')}, df {_e(mdc.get('df', '–'))}). "
+                 f"Sign convention: {_e(ctx.sign_text)}.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -112,8 +112,6 @@ def _pain_axis(ax: Any, ctx: Any, labels: list[str], x: np.ndarray) -> bool:
 
 def summary_trend_plot(ctx: Any) -> Figure | None:
     """Left: asymmetry affected vs unaffected per session with CI; right: pain (VAS) per session."""
-    from .context import ORIENT_SIGN, oriented_index
-
     progress = ctx.progress
     rows = _headline_rows(progress)
     if rows.empty:
@@ -123,32 +121,27 @@ def summary_trend_plot(ctx: Any) -> Figure | None:
     labels = [literal(x) for x in rows["session"]]
     x = np.arange(len(labels), dtype=float)
     a, u = ctx.ref_side, ctx.unaffected_side
-    v = oriented_index(rows[f"{u}_mean"], rows[f"{a}_mean"], progress.index)
-    sign = np.where(v < 0, -1.0, 1.0)
-    lo = np.where(sign > 0, rows["value_ci_low"], -rows["value_ci_high"])
-    hi = np.where(sign > 0, rows["value_ci_high"], -rows["value_ci_low"])
-    if progress.index in ("ga_pct", "sr"):
-        lo = hi = v  # the magnitude CI does not map onto this signed form; points only
-    fig, (ax, axp) = plt.subplots(1, 2, figsize=(7.4, 2.3), gridspec_kw={"width_ratios": [3, 2]})
+    # the statistics' oriented value and its CI (same bootstrap replicates as every other CI)
+    v = rows["asym_oriented"].to_numpy(float)
+    lo, hi = rows["asym_oriented_ci_low"].to_numpy(float), rows["asym_oriented_ci_high"].to_numpy(float)
+    fig, (ax, axp) = plt.subplots(1, 2, figsize=(7.4, 2.45), gridspec_kw={"width_ratios": [3, 2]})
     ref = 1.0 if progress.index == "sr" else 0.0
     ax.axhline(ref, color="0.5", lw=0.8)
-    ax.errorbar(x, v, yerr=[np.abs(v - lo), np.abs(hi - v)], fmt="o-", color="#2c3e50", ecolor="#7f8c8d",
-                capsize=3)
+    ax.errorbar(x, v, yerr=[np.nan_to_num(np.abs(v - lo)), np.nan_to_num(np.abs(hi - v))], fmt="o-",
+                color="#2c3e50", ecolor="#7f8c8d", capsize=3)
     who = f"{a} (affected) vs {u}" if ctx.affected_side else "right vs left"
     ax.set_ylabel(f"{metric_label(progress.metric)} {abbr} ({unit or 'ratio'})", fontsize=8)
-    ax.set_title(f"Asymmetry, {who}; 95% CI", fontsize=8)
-    ax.text(0.01, 0.02, ORIENT_SIGN if ctx.affected_side else "+ = right larger than left", transform=ax.transAxes,
-            fontsize=6.5, color="0.3")
-    span = max(float(np.nanmax(np.abs(np.r_[lo, hi, ref]))) * 1.2, 2.0 if unit else 0.05)
-    if progress.index == "sr":
-        ax.set_ylim(min(np.nanmin(lo), 1 - 0.05) - 0.01, max(np.nanmax(hi), 1 + 0.05) + 0.01)
-    else:
-        ax.set_ylim(-span, span)
+    ax.set_title(f"Asymmetry, {who}; 95% CI\n({ctx.sign_short})", fontsize=8)
+    # the data and the symmetry line, with a minimum span (2 points; SR 0.1) so noise is not blown up
+    ends = np.r_[lo, hi, v, ref]
+    a0, b0 = float(np.nanmin(ends)), float(np.nanmax(ends))
+    pad = max(0.15 * (b0 - a0), 0.5 * max(0.0, (0.1 if progress.index == "sr" else 2.0) - (b0 - a0)))
+    ax.set_ylim(a0 - pad, b0 + pad)
     ax.set_xticks(x, labels, fontsize=7)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
     ax.set_xlabel("session", fontsize=8)
-    if not _pain_axis(axp, ctx, rows["session"].tolist(), x):
+    if not _pain_axis(axp, ctx, rows["label"].tolist(), x):
         axp.axis("off")
         axp.text(0.5, 0.5, "no pain scores entered\n(gaitpf session set --pain)", ha="center", va="center",
                  fontsize=8, transform=axp.transAxes)
@@ -191,8 +184,14 @@ def symmetry_plot(ctx: Any, metric: str | None = None) -> Figure | None:
     ax.set_xticks(x, labels)
     ax.set_xlabel("session")
     ax.set_ylabel(f"{metric_label(metric)} asymmetry ({unit or 'ratio'})")
-    ax.set_title(f"{metric_label(metric).capitalize()} asymmetry magnitude per session (0 = symmetric)", fontsize=10)
-    ax.set_ylim(bottom=0, top=max(float(np.nanmax(hi)) * 1.25, 1.0 if unit else 1.05))
+    sym = "1" if progress.index == "sr" else "0"
+    ax.set_title(f"{metric_label(metric).capitalize()} asymmetry magnitude per session ({sym} = symmetric)",
+                 fontsize=10)
+    if progress.index == "sr":  # magnitude max(SR, 1/SR) >= 1
+        top = float(np.nanmax(hi))
+        ax.set_ylim(bottom=1.0 - 0.01, top=max(1.0 + 1.25 * (top - 1.0), 1.05))
+    else:
+        ax.set_ylim(bottom=0, top=max(float(np.nanmax(hi)) * 1.25, 1.0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
@@ -219,7 +218,8 @@ def lr_means_plot(ctx: Any, metric: str | None = None) -> Figure | None:
     ax.set_xlabel("session")
     ax.set_ylabel(metric_axis_label(metric))
     ax.grid(alpha=0.3)
-    cad = np.array([next((s["cadence_spm"] for s in ctx.sessions if s["label"] == lab), np.nan) for lab in labels])
+    cad = np.array([next((s["cadence_spm"] for s in ctx.sessions if s["label"] == lab), np.nan)
+                    for lab in rows["label"]])
     if np.isfinite(cad).any():
         ax2 = ax.twinx()
         ax2.plot(x, cad, "s:", color="0.45", label="cadence")
@@ -228,7 +228,9 @@ def lr_means_plot(ctx: Any, metric: str | None = None) -> Figure | None:
         ax2.set_ylim(min(np.nanmin(cad), 0.9 * mid), max(np.nanmax(cad), 1.1 * mid))  # ±10 %: no false drama
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
+        # below the axes: "best" cannot see the cadence axis' points and put the box over them
+        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3,
+                  frameon=False)
     else:
         ax.legend(fontsize=7)
     ax.set_title(f"{metric_label(metric).capitalize()}: mean per side and session, 95% CI", fontsize=10)
@@ -327,7 +329,7 @@ def load_share_pain_plot(ctx: Any) -> Figure | None:
     lo_all, hi_all = [], []
     for m, word, c in regions:
         rows = t[(t["metric"] == m) & t["comparable"].astype(bool)].reset_index(drop=True)
-        raw = rows["session"].tolist()
+        raw = rows["label"].tolist()
         labels = [literal(x) for x in raw]
         x = np.arange(len(rows), dtype=float)
         v = rows[f"{side}_mean"].to_numpy(float)
@@ -340,7 +342,7 @@ def load_share_pain_plot(ctx: Any) -> Figure | None:
     ax.set_xlabel("session")
     role = "affected" if ctx.affected_side else "no affected side entered"
     ax.set_ylabel(f"share of {side} foot load (%)", fontsize=8)
-    ax.set_ylim(0, max(60.0, float(np.nanmax(hi_all)) + 5))
+    ax.set_ylim(0, max(60.0, float(np.nanmax(hi_all)) + 5) * 1.2)  # headroom for the legend row
     ax.grid(alpha=0.3)
     ax2 = ax.twinx()
     ax.set_zorder(ax2.get_zorder() + 1)

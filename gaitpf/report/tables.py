@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from ..sessions import stats
-from .context import oriented_index
 
 __all__ = ["num", "session_header", "session_rows", "result_header", "result_rows", "CHANGE_HEADER",
            "change_rows"]
@@ -49,7 +48,7 @@ def result_header(ctx: Any) -> list[str]:
     mu = f" ({mu[1]}" if len(mu) == 2 else ""
     roles = ("unaffected", "affected") if ctx.affected_side else ("", "")
     return ["session", f"{ctx.unaffected_side} {roles[0]} mean{mu}".replace("  ", " "),
-            f"{ctx.ref_side} {roles[1]} mean{mu}".replace("  ", " "), f"asymmetry, {who} ({unit})",
+            f"{ctx.ref_side} {roles[1]} mean{mu}".replace("  ", " "), f"asymmetry, {who} ({unit}, 95% CI)",
             f"magnitude ({unit}, 95% CI)", "change vs baseline (95% CI)", "relative", "MDC95", "CI excl. 0",
             "> MDC95", "real change"]
 
@@ -60,40 +59,40 @@ def _yn(x: Any) -> str:
     return "–"
 
 
+def _ci(v: Any, lo: Any, hi: Any, fmt: str = "{:.2f}") -> str:
+    return f"{num(v, fmt)} ({num(lo, fmt)} to {num(hi, fmt)})"
+
+
 def result_rows(ctx: Any) -> list[list[str]]:
-    """Headline metric per usable session: means, oriented and magnitude asymmetry, change, decision."""
+    """Headline metric per usable session: means, oriented and magnitude asymmetry, change, decision.
+
+    Every value is the statistics' own (:mod:`gaitpf.sessions.progress` table columns).
+    """
     p = ctx.progress
     t = p.table
     if t.empty:
         return []
     rows = t[t["metric"] == p.metric]
+    sfmt = "{:.3f}" if p.index == "sr" else "{:+.2f}"  # SR is a ratio around 1: no sign
     out = []
     for _, r in rows.iterrows():
-        o = float(oriented_index(r[f"{ctx.unaffected_side}_mean"], r[f"{ctx.ref_side}_mean"], p.index))
-        mag = f"{num(r['value'])} ({num(r['value_ci_low'])} to {num(r['value_ci_high'])})"
-        base = bool(r["is_baseline"])
-        ch_ok = not base and np.isfinite(float(r["change_abs"]))
-        if ch_ok:
-            lo, hi = float(r["change_abs_ci_low"]), float(r["change_abs_ci_high"])
-            excl = bool(lo > 0 or hi < 0)
-            mdc = r.get("mdc95")
-            big = bool(np.isfinite(float(mdc)) and abs(float(r["change_abs"])) > float(mdc)) if mdc is not None \
-                else None
-            real = excl and bool(big) and r.get("exceeds_mdc") is not False
-            out.append([r["session"], num(r[f"{ctx.unaffected_side}_mean"], "{:.3f}"),
-                        num(r[f"{ctx.ref_side}_mean"], "{:.3f}"), num(o, "{:+.2f}"), mag,
-                        f"{num(r['change_abs'], '{:+.2f}')} ({num(lo, '{:+.2f}')} to {num(hi, '{:+.2f}')})",
-                        num(r["change_rel_pct"], "{:+.0f}") + ("%" if np.isfinite(float(r["change_rel_pct"])) else ""),
-                        num(mdc), _yn(excl), _yn(big), "yes" if real else "no"])
+        o = _ci(r["asym_oriented"], r["asym_oriented_ci_low"], r["asym_oriented_ci_high"], sfmt)
+        mag = _ci(r["value"], r["value_ci_low"], r["value_ci_high"])
+        means = [num(r[f"{ctx.unaffected_side}_mean"], "{:.3f}"), num(r[f"{ctx.ref_side}_mean"], "{:.3f}")]
+        if not bool(r["is_baseline"]) and np.isfinite(float(r["change_abs"])):
+            rel = num(r["change_rel_pct"], "{:+.0f}") + ("%" if np.isfinite(float(r["change_rel_pct"])) else "")
+            out.append([r["session"], *means, o, mag, _ci(r["change_abs"], r["change_abs_ci_low"],
+                                                           r["change_abs_ci_high"], "{:+.2f}"),
+                        rel, num(r["mdc95"]), _yn(r["ci_excludes_zero"]), _yn(r["above_mdc95"]),
+                        _yn(r["exceeds_mdc"])])
         else:
-            word = "baseline" if base else "not comparable"
-            out.append([r["session"], num(r[f"{ctx.unaffected_side}_mean"], "{:.3f}"),
-                        num(r[f"{ctx.ref_side}_mean"], "{:.3f}"), num(o, "{:+.2f}"), mag, word, "", "", "", "", ""])
+            word = "baseline" if bool(r["is_baseline"]) else "not comparable"
+            out.append([r["session"], *means, o, mag, word, "", "", "", "", ""])
     return out
 
 
-CHANGE_HEADER = ["metric", "asymmetry, baseline → latest", "change (95% CI)", "relative (95% CI)", "MDC95", "CI excl. 0",
-                 "> MDC95", "trend / session"]
+CHANGE_HEADER = ["metric", "asymmetry, baseline → latest", "change (95% CI)", "relative (95% CI)", "MDC95",
+                 "CI excl. 0", "> MDC95", "real change", "trend / session (95% CI)"]
 
 
 def change_rows(ctx: Any) -> list[list[str]]:
@@ -105,25 +104,27 @@ def change_rows(ctx: Any) -> list[list[str]]:
     used = ctx.used_labels
     if t.empty or len(used) < 2:
         return []
-    last = t[t["session"] == used[-1]]
-    unit = stats.INDEX_NAMES[p.index][1]
+    last = t[t["label"] == used[-1]]
     rows = []
     for _, r in last.iterrows():
         m = r["metric"]
         if not r["comparable"] or not np.isfinite(float(r["change_abs"])):
             rows.append([metric_axis_label(m), "not compared (sensor layout differs from the baseline)", "", "", "", "",
-                         "", ""])
+                         "", "", ""])
             continue
-        mdc = r.get("mdc95", p.mdc.get(m, {}).get("mdc95", np.nan))
-        lo, hi = float(r["change_abs_ci_low"]), float(r["change_abs_ci_high"])
         tr = p.trend.get(m, {})
-        slope = num(tr.get("slope"), "{:+.2f}") if np.isfinite(float(tr.get("slope_ci_low", np.nan))) else "–"
+        slope = num(tr.get("slope"), "{:+.2f}")
+        if np.isfinite(float(tr.get("slope_ci_low", np.nan))):
+            slope += f" ({num(tr['slope_ci_low'], '{:+.2f}')} to {num(tr['slope_ci_high'], '{:+.2f}')})"
+        elif slope != "–":
+            slope += " (no CI)"
         rel = (f"{num(r['change_rel_pct'], '{:+.0f}')}% ({num(r['change_rel_ci_low'], '{:+.0f}')} to "
                f"{num(r['change_rel_ci_high'], '{:+.0f}')}%)") if np.isfinite(float(r["change_rel_pct"])) else "–"
+        unit = (stats.INDEX_NAMES[p.index][1] if r["asymmetry_kind"] == "index"
+                else f"{(' ' + r['unit']) if r['unit'] else ''} (|L − R|)")
         rows.append([
             metric_axis_label(m), f"{num(float(r['value']) - float(r['change_abs']))} → {num(r['value'])}{unit}",
-            f"{num(r['change_abs'], '{:+.2f}')} ({num(lo, '{:+.2f}')} to {num(hi, '{:+.2f}')})", rel, num(mdc),
-            _yn(bool(lo > 0 or hi < 0)), _yn(r.get("exceeds_mdc") if r.get("exceeds_mdc") is not None else None),
-            slope,
+            _ci(r["change_abs"], r["change_abs_ci_low"], r["change_abs_ci_high"], "{:+.2f}"), rel,
+            num(r["mdc95"]), _yn(r["ci_excludes_zero"]), _yn(r["above_mdc95"]), _yn(r["exceeds_mdc"]), slope,
         ])
     return rows

@@ -50,6 +50,9 @@ With an affected side (metadata ``affected_side``), ``asym_affected`` states the
 asymmetry as affected versus unaffected, **positive = the affected side's value is
 larger**: ``100·(A − U)/((A + U)/2)`` for SI, the symmetry angle of (U, A) for SA,
 ``100·ln(A/U)`` for GA, ``A/U`` for SR (1 = symmetric), ``A − U`` for signed metrics.
+Without an affected side the same orientation with the right side in the place of the
+affected one (``asym_oriented``; ``asym_affected`` is then empty). Its CI comes from the
+same bootstrap replicates as every other CI.
 """
 from __future__ import annotations
 
@@ -133,8 +136,10 @@ def sign_convention(index: str, affected: str | None) -> str:
         return (f"asymmetry oriented to the patient: {name} of the affected ({affected}) versus the unaffected "
                 f"({other}) side, {ref} = the affected side's value is larger; signed metrics (medial–lateral "
                 "index) as affected − unaffected in their units")
-    return (f"no affected side recorded: signed {name} positive = right larger; signed metrics as left − right "
-            "in their units")
+    ref = "SR as right/left, > 1" if index == "sr" else "positive"
+    return (f"no affected side recorded: asymmetry oriented right versus left ({name} of (left, right), {ref} = "
+            "the right side's value is larger); signed metrics (medial–lateral index) as right − left in their "
+            "units (lr_difference stays left − right)")
 
 
 def sem_within_session(signed_boot: Sequence[np.ndarray]) -> float:

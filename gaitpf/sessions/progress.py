@@ -7,14 +7,17 @@ one is the baseline). Output: a :class:`Progress` with
   asymmetry magnitude (``value``: |SI|, |SA|, GA or max(SR, 1/SR) for ratio-scale
   metrics, ``|L − R|`` in units for signed ones, see :mod:`gaitpf.sessions.decision`)
   with its CI, the signed index, ``lr_difference`` (L − R), the asymmetry oriented to
-  the affected side (``asym_affected``), the change versus baseline in absolute units
-  (percentage *points* for % indices) and relative (%), each with its CI, the MDC95 with
-  its kind and the decision (``ci_excludes_zero``, ``above_mdc95``, ``exceeds_mdc``);
+  the affected side (``asym_affected``; ``asym_oriented`` with its CI from the same
+  bootstrap, oriented to the affected side or, without one, right versus left), the
+  change versus baseline in absolute units (percentage *points* for % indices) and
+  relative (%), each with its CI, the MDC95 with its kind and the decision
+  (``ci_excludes_zero``, ``above_mdc95``, ``exceeds_mdc``);
 * ``session_table`` — one row per session: stored ids, metadata (date, treatment,
   condition, pain, the clinician's ``notes``), cadence and walking speed, steady strides,
   inclusion, ``warnings`` and ``confounders`` (cadence or condition changed vs baseline);
 * ``mdc`` and ``trend`` per metric, a ``headline`` sentence, ``left_out`` notes, the
-  ``affected_side`` and the ``sign_convention``.
+  ``affected_side``, the ``sign_convention`` and the ``confounders`` (sentences, also
+  among the ``warnings``).
 
 Trend: Theil–Sen slope over session numbers; its CI (Sen's interval) only from
 :data:`~gaitpf.sessions.decision.MIN_SESSIONS_TREND_CI` sessions on — with 3 sessions
@@ -62,6 +65,7 @@ class Progress:
     metrics: list[str] = field(default_factory=list)
     affected_side: str | None = None
     sign_convention: str = ""
+    confounders: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (NaN → None)."""
@@ -99,6 +103,7 @@ class Progress:
             "trend": self.trend,
             "left_out": self.left_out,
             "warnings": self.warnings,
+            "confounders": self.confounders,
             "method": {
                 "bootstrap": "circular block bootstrap over gait cycles (left/right kept together), "
                              "expanded percentile intervals",
@@ -193,6 +198,8 @@ def _session_values(sd: SessionData, metrics: list[str], index: str, ratio: np.n
     boot = np.full(bL.shape, np.nan)
     sboot = np.full(bL.shape, np.nan)
     orient = np.full(len(metrics), np.nan)
+    oboot = np.full(bL.shape, np.nan)
+    side = affected or "right"  # no affected side: right versus left (see decision.sign_convention)
     for r in (True, False):
         k = np.flatnonzero(ratio == r)
         if k.size:
@@ -200,9 +207,10 @@ def _session_values(sd: SessionData, metrics: list[str], index: str, ratio: np.n
             signed[k] = decision.asymmetry(L[k], R[k], index, r, magnitude=False)
             boot[:, k] = decision.asymmetry(bL[:, k], bR[:, k], index, r)
             sboot[:, k] = decision.asymmetry(bL[:, k], bR[:, k], index, r, magnitude=False)
-            orient[k] = decision.oriented(L[k], R[k], index, r, affected)
+            orient[k] = decision.oriented(L[k], R[k], index, r, side)
+            oboot[:, k] = decision.oriented(bL[:, k], bR[:, k], index, r, side)
     return {"L": L, "R": R, "bL": bL, "bR": bR, "point": point, "boot": boot, "signed": signed,
-            "signed_boot": sboot, "oriented": orient}
+            "signed_boot": sboot, "oriented": orient, "oriented_boot": oboot}
 
 
 def _trial_values(sd: SessionData, m: str, index: str, ratio: bool) -> list[float]:
@@ -301,6 +309,7 @@ def compute_progress(
         lo_l, hi_l = stats.percentile_ci(v["bL"], conf, df=bm.df, scale=bm.scale)
         lo_r, hi_r = stats.percentile_ci(v["bR"], conf, df=bm.df, scale=bm.scale)
         lo_i, hi_i = stats.percentile_ci(v["boot"], conf, df=bm.df, scale=bm.scale)
+        lo_o, hi_o = stats.percentile_ci(v["oriented_boot"], conf, df=bm.df, scale=bm.scale)
         missing = [m for k, m in enumerate(metrics) if not np.isfinite(v["L"][k]) and m not in bm.metrics]
         if missing and sd is not base:
             left_out.append(f"session {sd.label}: {', '.join(missing)} not measured (the baseline has them)")
@@ -318,7 +327,10 @@ def compute_progress(
                 "right_mean": v["R"][k], "right_ci_low": lo_r[k], "right_ci_high": hi_r[k],
                 "lr_difference": v["L"][k] - v["R"][k],
                 "index_signed": float(v["signed"][k]) if ratio[k] else np.nan,
-                "affected_side": affected, "asym_affected": float(v["oriented"][k]),
+                "affected_side": affected, "oriented_to": affected or "right",
+                "asym_oriented": float(v["oriented"][k]), "asym_oriented_ci_low": float(lo_o[k]),
+                "asym_oriented_ci_high": float(hi_o[k]),
+                "asym_affected": float(v["oriented"][k]) if affected else np.nan,
                 "value": float(v["point"][k]), "value_ci_low": float(lo_i[k]), "value_ci_high": float(hi_i[k]),
                 "n_left": int(bm.n_strides["left"][bm.metrics.index(m)]),
                 "n_right": int(bm.n_strides["right"][bm.metrics.index(m)]),
@@ -353,7 +365,7 @@ def compute_progress(
             table[col] = table[col].astype(object).where(table[col].notna(), None)
 
     trend = trend_table(table, used, metrics, conf, mixed, warnings)
-    confounders(used, warnings)
+    conf_texts = confounders(used, warnings)
     st = session_table(sessions, base)
 
     headline = "no change can be computed (fewer than two usable sessions)"
@@ -362,8 +374,9 @@ def compute_progress(
         headline = describe_change(metric, index, last, mdc[metric], conf, unit_word=unit_word,
                                    baseline_label=base.label, label=used[-1].label)
         if affected and np.isfinite(last["asym_affected"]):
-            headline += (f". Affected side {affected}: signed {index_abbr(index).strip('|')} "
-                         f"{fmt_index(last['asym_affected'], index, True)}{stats.INDEX_NAMES[index][1]} at "
+            what = "SR = affected/unaffected" if index == "sr" else f"signed {index_abbr(index).strip('|')}"
+            headline += (f". Affected side {affected}: {what} "
+                         f"{fmt_index(last['asym_affected'], index, index != 'sr')}{stats.INDEX_NAMES[index][1]} at "
                          f"{used[-1].label} ({'> 1' if index == 'sr' else 'positive'} = affected side larger)")
     elif len(used) == 1:
         r0 = table[table["metric"] == metric].iloc[0]
@@ -374,4 +387,5 @@ def compute_progress(
     return Progress(subject_id=subject_id, metric=metric, index=index, sessions=sessions,
                     baseline=base.label if base else None, table=table, session_table=st, mdc=mdc,
                     trend=trend, headline=headline, left_out=left_out, warnings=warnings, params=params,
-                    metrics=metrics, affected_side=affected, sign_convention=decision.sign_convention(index, affected))
+                    metrics=metrics, affected_side=affected, sign_convention=decision.sign_convention(index, affected),
+                    confounders=conf_texts)

@@ -73,10 +73,15 @@ def trend_table(table: pd.DataFrame, used: Sequence[SessionData], metrics: list[
     return trend
 
 
-def confounders(used: Sequence[SessionData], warnings: list[str]) -> None:
-    """Flag cadence and shoe/walking-condition changes versus baseline (they confound symmetry)."""
+def confounders(used: Sequence[SessionData], warnings: list[str]) -> list[str]:
+    """Flag cadence and shoe/walking-condition changes versus baseline (they confound symmetry).
+
+    Each flag is added to the session's ``confounders`` (short form) and ``warnings`` and to
+    ``warnings`` (sentence); the sentences are also returned.
+    """
+    out: list[str] = []
     if not used:
-        return
+        return out
     base = used[0]
     for sd in used[1:]:
         c0, c1 = base.cadence_spm, sd.cadence_spm
@@ -87,6 +92,7 @@ def confounders(used: Sequence[SessionData], warnings: list[str]) -> None:
             sd.confounders.append(f"cadence {100 * (c1 - c0) / c0:+.0f}% vs baseline")
             sd.warnings.append(w)
             warnings.append(w)
+            out.append(w)
         k0, k1 = base.metadata.get("condition"), sd.metadata.get("condition")
         if k0 and k1 and str(k0).strip().lower() != str(k1).strip().lower():
             w = (f"session {sd.label}: condition {k1!r} differs from the baseline's {k0!r}; shoes and walking "
@@ -94,3 +100,5 @@ def confounders(used: Sequence[SessionData], warnings: list[str]) -> None:
             sd.confounders.append(f"condition {k1!r} vs {k0!r} at baseline")
             sd.warnings.append(w)
             warnings.append(w)
+            out.append(w)
+    return out

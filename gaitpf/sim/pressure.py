@@ -25,6 +25,22 @@ Model
 
 All functions are pure and vectorised; the rendering of a block of samples is one
 matrix product ``(samples x 4 areas) @ (4 areas x sensors)``.
+
+Pressure per sensor (known limitation)
+--------------------------------------
+Because the sensors of a foot share the whole force, each sensor reads the load of the
+part of the sole nearest to it. That is a pressure × area only where the sensors tile the
+sole: on a ``grid-<n>`` layout (sensel area = pitch²) the peak pressures come out at about
+400 kPa under the heel and 240–260 kPa under the forefoot and toes (grid-64 and grid-99,
+30 s, seed 1), within the in-shoe ranges of healthy adults walking (roughly 200–500 kPa,
+e.g. Putti AB et al., *Gait Posture* 2007;25:401, Pedar in-shoe normal values). The
+``gaitpf-16`` layout declares 12 mm discs (113 mm², together 10 % of the 18 200 mm²
+sole), so ``force / disc area`` gives 1500–2800 kPa under the heel discs: at heel strike
+the whole heel load (≈ 1 BW) sits on three discs. No per-sensor force can be realistic
+for those discs *and* sum to the ground reaction force, which the event detection (load
+thresholds in body weights) and the kinetic metrics (%BW) rely on. A faithful disc model
+needs the analysis to estimate the total force from the disc pressures and each sensor's
+share of the sole (Σ pᵢ·Tᵢ) instead of summing the readings.
 """
 from __future__ import annotations
 
