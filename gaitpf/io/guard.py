@@ -139,8 +139,19 @@ def die_with_parent(parent_pid: int | None = None) -> None:
         os._exit(1)
 
 
+#: In a :func:`run_isolated` child: the pid of the process that started it (else None).
+_ISOLATED_PARENT_PID: int | None = None
+
+
+def isolated_parent_pid() -> int | None:
+    """The pid of the process waiting for this one, when running inside :func:`run_isolated`."""
+    return _ISOLATED_PARENT_PID
+
+
 def _child_main(w: int, fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any]) -> None:
     """Run ``fn`` and write ``("ok", result)`` or ``("err", exception)`` pickled to fd ``w``."""
+    global _ISOLATED_PARENT_PID
+    _ISOLATED_PARENT_PID = os.getppid()
     try:
         res: tuple[str, Any] = ("ok", fn(*args, **kwargs))
     except BaseException as exc:  # noqa: BLE001 - shipped to the parent, which decides

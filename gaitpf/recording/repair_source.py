@@ -60,11 +60,18 @@ def remove_stale_temps(p: Path) -> list[str]:
 
 
 def checkpoint(name: str) -> None:
-    """Test hook: ``GAITPF_REPAIR_KILL_AT=NAME`` kills this process (SIGKILL) at that step,
-    so that the tests can check what a repair killed at each moment leaves behind."""
+    """Test hook: ``GAITPF_REPAIR_KILL_AT=NAME`` kills ``gaitpf repair`` (SIGKILL) at that step,
+    so that the tests can check what a repair killed at each moment leaves behind. Inside
+    the CLI's isolated child (:func:`gaitpf.io.guard.run_isolated`) the waiting CLI process
+    is killed first, as a user's ``kill -9`` of the command would."""
     if os.environ.get("GAITPF_REPAIR_KILL_AT") == name:
         import signal
 
+        from ..io.guard import isolated_parent_pid
+
+        parent = isolated_parent_pid()
+        if parent is not None:
+            os.kill(parent, signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)
 
 
