@@ -20,13 +20,29 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run_live"]
+__all__ = ["run_live", "exec_closing_on_signals"]
 
 log = logging.getLogger(__name__)
 
 
 def _echo_err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def exec_closing_on_signals(app: Any, on_signal: Any) -> None:
+    """Run ``app.exec()`` with SIGINT/SIGTERM calling ``on_signal()`` (quit or close the
+    window, so that everything shuts down in order); the previous handlers come back after."""
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, lambda *_: on_signal())
+        except ValueError:  # not the main thread
+            pass
+    try:
+        app.exec()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def run_live(feeder: Any, *, title: str, screenshot: Path | None = None, after_s: float = 5.0,
@@ -96,17 +112,9 @@ def run_live(feeder: Any, *, title: str, screenshot: Path | None = None, after_s
     if screenshot is not None:
         QtCore.QTimer.singleShot(int(after_s * 1000), save_and_quit)
 
-    old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            old[sig] = signal.signal(sig, lambda *_: app.quit())
-        except ValueError:
-            pass
     try:
-        app.exec()
+        exec_closing_on_signals(app, app.quit)
     finally:
-        for sig, h in old.items():
-            signal.signal(sig, h)
         win.timer.stop()
         msg_timer.stop()
         stats = win.stats()

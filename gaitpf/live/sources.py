@@ -37,7 +37,7 @@ from ..model import SIDES
 from .buffer import LiveBuffer
 
 __all__ = ["Feeder", "ReplayFeeder", "AttachFeeder", "RecordFeeder", "open_replay", "open_attach",
-           "open_record"]
+           "open_record", "TeeSource"]
 
 log = logging.getLogger(__name__)
 
@@ -270,16 +270,21 @@ def open_attach(path: str | Path, *, stall_s: float = 5.0, **buffer_kw: Any) -> 
 
 
 # ----------------------------------------------------------------------------- record
-class _Tee:
-    """Wrap a frame source: every item goes to the recorder *and* to the live buffer."""
+class TeeSource:
+    """Wrap a frame source: every item goes to the recorder *and* to ``on_item`` (a live view).
 
-    def __init__(self, source: Any, on_item: Callable[[Any], None], on_enter: Callable[[Any], None]) -> None:
-        self._src, self._on_item, self._on_enter = source, on_item, on_enter
+    ``on_enter(source)`` runs once the source is connected; an exception of ``on_item`` is
+    logged and never reaches the recorder (the view must never break a recording).
+    """
+
+    def __init__(self, source: Any, on_item: Callable[[Any], None], on_enter: Callable[[Any], None], *,
+                 label: str = "live view") -> None:
+        self._src, self._on_item, self._on_enter, self._label = source, on_item, on_enter, label
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._src, name)
 
-    async def __aenter__(self) -> "_Tee":
+    async def __aenter__(self) -> "TeeSource":
         await self._src.__aenter__()
         self._on_enter(self._src)
         return self
@@ -295,7 +300,7 @@ class _Tee:
             try:
                 self._on_item(item)
             except Exception:  # noqa: BLE001 - the view must never break the recording
-                log.exception("live view: could not buffer a block; recording continues")
+                log.exception("%s: could not buffer a block; recording continues", self._label)
             yield item
 
 
@@ -389,7 +394,7 @@ class RecordFeeder(Feeder):
                 info["simulate"] = {"speed": self.speed, "seed": self.seed, "gait": self.gait.as_dict()}
             source = BleInsoleSource(left, right, allow={left, right}, rate_hz=self.rate_hz,
                                      time_scale=self.speed, scan_timeout_s=self.scan_timeout_s)
-            tee = _Tee(source, self._on_item, self._on_enter)
+            tee = TeeSource(source, self._on_item, self._on_enter)
             self.recorder = Recorder(tee, self.output, subject_id=self.subject_id, session=self.session,
                                      trial=self.trial, flush_interval_s=self.flush_interval_s,
                                      duration_s=None if self.duration_s is None else self.duration_s / self.speed,

@@ -19,11 +19,12 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..errors import GaitpfError
+from ..live.sources import TeeSource
 from .devices import DeviceService
 
 __all__ = ["TrialRecording", "FLUSH_INTERVAL_S"]
@@ -32,35 +33,6 @@ log = logging.getLogger(__name__)
 
 #: Longest time between two flushes to disk, s (what a crash of the whole process can lose).
 FLUSH_INTERVAL_S = 0.25
-
-
-class _Tee:
-    """Every item of the source goes to ``on_item`` (the view; its errors are only logged) and to the recorder."""
-
-    def __init__(self, source: Any, on_item: Callable[[Any], None], on_enter: Callable[[Any], None]) -> None:
-        self._src, self._on_item, self._on_enter = source, on_item, on_enter
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._src, name)
-
-    async def __aenter__(self) -> "_Tee":
-        await self._src.__aenter__()
-        self._on_enter(self._src)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._src.__aexit__(*exc)
-
-    def __aiter__(self) -> Any:
-        return self._iterate()
-
-    async def _iterate(self) -> Any:
-        async for item in self._src:
-            try:
-                self._on_item(item)
-            except Exception:  # noqa: BLE001 - the view must never break the recording
-                log.exception("studio: could not buffer a block; recording continues")
-            yield item
 
 
 class TrialRecording:
@@ -197,7 +169,7 @@ class TrialRecording:
             source = BleInsoleSource(self.left, self.right, allow=self.allow, time_scale=speed,
                                      scan_timeout_s=self.scan_timeout_s)
             kw = {} if self.min_free_bytes is None else {"min_free_bytes": int(self.min_free_bytes)}
-            self.recorder = Recorder(_Tee(source, self._on_item, self._on_enter), self.path,
+            self.recorder = Recorder(TeeSource(source, self._on_item, self._on_enter, label="studio"), self.path,
                                      subject_id=self.subject_id, session=self.session, trial=self.trial,
                                      flush_interval_s=FLUSH_INTERVAL_S, body_mass_kg=self.body_mass_kg,
                                      metadata=self.metadata, source_info=info, **kw)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import time
 from pathlib import Path
 
@@ -64,17 +63,11 @@ def run_studio(root: Path, *, simulate: bool = False, speed: float = 1.0, seed: 
                           t0_monotonic=t0)
         pilot.done.connect(win.close)
         pilot.start()
-    old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            old[sig] = signal.signal(sig, lambda *_: win.close())
-        except ValueError:
-            pass
+    from ..live.app import exec_closing_on_signals
+
     try:
-        app.exec()
+        exec_closing_on_signals(app, win.close)
     finally:
-        for sig, h in old.items():
-            signal.signal(sig, h)
         if win.isVisible():
             win.close()
         else:
