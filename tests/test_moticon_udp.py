@@ -14,13 +14,17 @@ from gaitpf.acquisition.moticon_udp import N_FIELDS, parse_datagram, parse_host_
 from gaitpf.cli.main import main
 from gaitpf.errors import InputError
 from gaitpf.io.hdf5 import read_hdf5
+from gaitpf.io.vendor_moticon import read_moticon
 from gaitpf.model import QUALITY_GAP_BEFORE, SIDES
 from gaitpf.sim.moticon_sender import MoticonUdpSender, datagram_rows
 
-EXPORT = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "vendor-exports" / "moticon-opengo"
-EXPORT = EXPORT / "230927_102114.txt"
-if not EXPORT.exists():
-    EXPORT = Path("/work/shared/datasets/vendor-exports/moticon-opengo/230927_102114.txt")
+#: excerpt of the shared OpenGo export moticon-opengo/230927_102114.txt (tests/data/vendor/README.md)
+EXPORT = Path(__file__).parent / "data" / "vendor" / "moticon_normal_excerpt.txt"
+
+
+@pytest.fixture(scope="module")
+def export():
+    return read_moticon(EXPORT)
 
 
 def _free_port() -> int:
@@ -42,23 +46,23 @@ def test_datagram_parsing_and_listen_address():
             parse_host_port(bad)
 
 
-def test_rows_rebuild_the_stream_from_the_export():
-    rows = datagram_rows(EXPORT)
+def test_rows_rebuild_the_stream_from_the_export(export):
+    rows = datagram_rows(export)
     assert rows.shape[1] == N_FIELDS and np.all(np.diff(rows[:, 0]) > 0)
     # pressure 1..16 of the left foot sits after time, acc 3, gyro 3, COP 2 (N/cm²)
     assert rows[:, 9:25].max() > 5 and rows[:, 9:25].min() >= 0
 
 
-def test_record_moticon_udp_counts_garbage_records_gaps_and_analyzes(tmp_path, capsys):
+def test_record_moticon_udp_counts_garbage_records_gaps_and_analyzes(tmp_path, capsys, export):
     port = _free_port()
     out = tmp_path / "moticon.h5"
-    sender = MoticonUdpSender(EXPORT, port=port, garbage_every=53)
+    sender = MoticonUdpSender(export, port=port, garbage_every=53)
     start = threading.Timer(0.3, sender.start)
-    pause = threading.Timer(4.5, lambda: sender.pause(1.5))   # the stream stops: watchdog + gap
+    pause = threading.Timer(6.3, lambda: sender.pause(1.0))   # the stream stops: watchdog + gap
     start.start()
     pause.start()
     try:
-        main(["record", "--moticon-udp", f"127.0.0.1:{port}", "--duration", "7", "-o", str(out),
+        main(["record", "--moticon-udp", f"127.0.0.1:{port}", "--duration", "8", "-o", str(out),
               "--subject", "M1", "--session", "1", "--quiet"])
     finally:
         sender.stop()
@@ -71,7 +75,7 @@ def test_record_moticon_udp_counts_garbage_records_gaps_and_analyzes(tmp_path, c
         assert np.all(np.diff(foot.sample_counter) > 0)
         assert (foot.quality & QUALITY_GAP_BEFORE).any()                  # the pause and garbage-eaten frames
     with __import__("h5py").File(out, "r") as f:
-        assert f["left"].attrs["n_lost_frames"] >= 100                     # 1.5 s pause at 100 Hz
+        assert f["left"].attrs["n_lost_frames"] >= 80                      # 1 s pause at 100 Hz
         src = json.loads(f.attrs["source"])
         assert src["device_type"] == "moticon-udp" and src["listen"] == f"127.0.0.1:{port}"
         dev = f["left"]["device_time_s"][:]
@@ -81,7 +85,7 @@ def test_record_moticon_udp_counts_garbage_records_gaps_and_analyzes(tmp_path, c
     main(["analyze", str(out), "--summary", str(summary)])
     capsys.readouterr()
     n = json.loads(summary.read_text())["n_strides"]
-    assert n["left"] >= 1 and n["right"] >= 1
+    assert n["left"] + n["right"] >= 2           # as many as the export itself gives over its 7 s
 
 
 def test_no_stream_is_one_line_and_exit_2(tmp_path, capsys):
@@ -92,3 +96,23 @@ def test_no_stream_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no Moticon OpenGo datagram" in err
     assert not (tmp_path / "none.h5").exists()
+
+
+def test_live_view_records_and_shows_the_moticon_stream(tmp_path, export):
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("PySide6")
+    port = _free_port()
+    out, shot, stats = tmp_path / "live.h5", tmp_path / "live.png", tmp_path / "stats.json"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_API": "pyside6"}
+    with MoticonUdpSender(export, port=port):
+        r = subprocess.run([sys.executable, "-m", "gaitpf.cli.main", "live", "--moticon-udp", f"127.0.0.1:{port}",
+                            "-o", str(out), "--subject", "M2", "--screenshot", str(shot), "--after", "3",
+                            "--stats", str(stats)], capture_output=True, text=True, env=env, timeout=90)
+    assert r.returncode == 0, r.stderr
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    s = json.loads(stats.read_text())
+    assert s["frames"]["left"] > 100 and s["source_error"] is None
+    assert read_hdf5(out).feet["left"].unit == "kPa"

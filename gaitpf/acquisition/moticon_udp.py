@@ -25,9 +25,10 @@ Method
   clock by :class:`~gaitpf.acquisition.clock.ClockMapper` (lower envelope of arrival − stream time).
 * **Watchdog**: no datagram for ``silence_timeout_s`` → ``LinkEvent("silent")`` per side; the
   next datagram → ``LinkEvent("connected")`` and the missed frames become a gap.
-* **Values**: pressure N/cm² × 10 → kPa on the 16-sensor OpenGo layout of
-  :func:`gaitpf.io.vendor_moticon.moticon_layout` (insole ``size``; size 7 when not given). IMU,
-  COP and total force are parsed but not recorded (a frame block carries pressure only).
+* **Values**: pressure N/cm² × 10 → kPa, 16 sensors; the sensor ``layout`` is given by the
+  caller (the recorder passes :func:`gaitpf.io.vendor_moticon.moticon_layout`, the importer's
+  OpenGo layout). IMU, COP and total force are parsed but not recorded (a frame block carries
+  pressure only).
 """
 from __future__ import annotations
 
@@ -104,7 +105,9 @@ class MoticonUdpSource:
     rate_hz : float, optional
         Stream rate; measured from the first datagrams when not given.
     size : int, optional
-        OpenGo insole size (for sensor positions and areas).
+        OpenGo insole size (stored with the device information).
+    layout : SensorLayout, optional
+        Sensor positions and areas of the 16 OpenGo sensors (none recorded without it).
     first_timeout_s : float
         How long to wait for the stream when entering.
     silence_timeout_s : float
@@ -114,11 +117,11 @@ class MoticonUdpSource:
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, rate_hz: float | None = None,
-                 size: int | None = None, first_timeout_s: float = 10.0, silence_timeout_s: float = 1.0,
+                 size: int | None = None, layout: Any = None, first_timeout_s: float = 10.0, silence_timeout_s: float = 1.0,
                  probe_datagrams: int = 10) -> None:
         self.host, self.port = host, int(port)
         self.sampling_rate_hz = float(rate_hz) if rate_hz else 0.0
-        self.size = size
+        self.size, self.layout = size, layout
         self.unit = "kPa"
         self.realign_clocks = True
         self.first_timeout_s, self.silence_timeout_s = first_timeout_s, silence_timeout_s
@@ -281,10 +284,7 @@ class MoticonUdpSource:
         """Per side: n_sensors, unit, sampling_rate_hz, layout, device (for the writer)."""
         if not self._seq:
             raise AcquisitionError("enter the Moticon source (async with) before asking for foot specs")
-        from ..io.vendor_moticon import moticon_layout
-
-        layout = moticon_layout(self.size)
-        return {side: {"n_sensors": 16, "unit": "kPa", "sampling_rate_hz": self.sampling_rate_hz, "layout": layout,
+        return {side: {"n_sensors": 16, "unit": "kPa", "sampling_rate_hz": self.sampling_rate_hz, "layout": self.layout,
                        "device": {"vendor": "Moticon ReGo AG", "model": "OpenGo insole (UDP live stream)",
                                   "size": self.size, "listen": f"{self.host}:{self.port}",
                                   "pressure": "N/cm2 x 10 = kPa"}}

@@ -87,7 +87,7 @@ async def run_record(*, left: str | None, right: str | None, output: Path, subje
                      min_free_bytes: int | None = None, source_choice: Any = None, lsl_out: bool = False) -> Any:
     """Record (real or virtual insoles) to ``output``; returns the :class:`RecordingResult`.
 
-    ``source_choice`` (:class:`gaitpf.acquisition.factory.SourceChoice`) selects another device
+    ``source_choice`` (:class:`gaitpf.recording.source_factory.SourceChoice`) selects another device
     family or stream; ``lsl_out`` publishes frames and online events to LSL while recording.
     """
     from ..acquisition.ble import BleInsoleSource
@@ -115,7 +115,7 @@ async def run_record(*, left: str | None, right: str | None, output: Path, subje
             harness = None
             info: dict[str, Any] = {"mode": "simulate" if simulate else "ble"}
             if source_choice is not None and source_choice.kind != "gaitpf":
-                from ..acquisition.factory import open_source
+                from ..recording.source_factory import open_source
 
                 source, info, harness = await open_source(
                     stack, source_choice, left=left, right=right, allow=allow, rate_hz=rate_hz, simulate=simulate,

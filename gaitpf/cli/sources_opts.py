@@ -1,7 +1,7 @@
 """Source options shared by ``gaitpf record`` and ``gaitpf live`` (device families, streams, LSL).
 
 ``--device-type``, ``--moticon-udp``, ``--lsl-in``/``--lsl-channels`` choose the source
-(:class:`gaitpf.acquisition.factory.SourceChoice`); ``--lsl-out`` publishes what is recorded
+(:class:`gaitpf.recording.source_factory.SourceChoice`); ``--lsl-out`` publishes what is recorded
 to Lab Streaming Layer (:mod:`gaitpf.live.lsl_out`). A command decorated with
 :func:`source_options` receives them as keyword arguments; :func:`choice_from` builds the
 choice.
@@ -41,8 +41,8 @@ def source_options(f: Callable) -> Callable:
 
 
 def choice_from(opts: dict[str, Any]) -> Any:
-    """The :class:`~gaitpf.acquisition.factory.SourceChoice` of the parsed options."""
-    from ..acquisition.factory import SourceChoice
+    """The :class:`~gaitpf.recording.source_factory.SourceChoice` of the parsed options."""
+    from ..recording.source_factory import SourceChoice
 
     return SourceChoice(device_type=str(opts.get("device_type") or "gaitpf").lower(),
                         moticon_udp=opts.get("moticon_udp"), lsl_in=opts.get("lsl_in"),

@@ -1,7 +1,8 @@
 """Virtual Moticon OpenGo live stream: replay an OpenGo export as UDP datagrams.
 
-The twin of :mod:`gaitpf.acquisition.moticon_udp`. :class:`MoticonUdpSender` reads an OpenGo
-text export with :func:`gaitpf.io.vendor_moticon.read_moticon`, rebuilds each frame as the
+The twin of :mod:`gaitpf.acquisition.moticon_udp`. :class:`MoticonUdpSender` takes an OpenGo
+export as read by :func:`gaitpf.io.vendor_moticon.read_moticon` (the caller reads it: the io
+layer sits above the simulators), rebuilds each frame as the
 51-number datagram OpenGo streams (time; per foot acceleration 3, angular rate 3, COP 2,
 pressure 16 in N/cm², total force), and sends them over UDP from a background thread, paced
 by the export's own times (``speed`` × real time), looping with the time continuing when
@@ -15,11 +16,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from pathlib import Path
-
 import numpy as np
 
-from ..model import SIDES
+from ..model import SIDES, Recording
 
 __all__ = ["MoticonUdpSender", "datagram_rows"]
 
@@ -27,11 +26,9 @@ _AUX = ("accel_x_g", "accel_y_g", "accel_z_g", "gyro_x_dps", "gyro_y_dps", "gyro
         "vendor_cop_x_norm", "vendor_cop_y_norm")
 
 
-def datagram_rows(export: str | Path) -> np.ndarray:
-    """The export's frames as (n, 51) stream rows (time first), both feet present."""
-    from ..io.vendor_moticon import read_moticon
-
-    rec = read_moticon(export)
+def datagram_rows(rec: Recording) -> np.ndarray:
+    """An OpenGo export's frames (a :class:`Recording` in kPa with the importer's ``aux``) as
+    (n, 51) stream rows (time first), both feet present."""
     feet = [rec.feet[s] for s in SIDES]
     t = np.intersect1d(np.round(feet[0].time_s, 6), np.round(feet[1].time_s, 6))
     cols = [t[:, None]]
@@ -47,7 +44,7 @@ def datagram_rows(export: str | Path) -> np.ndarray:
 class MoticonUdpSender:
     """Send an OpenGo export as a live UDP stream from a thread (``with sender:`` or start/stop)."""
 
-    def __init__(self, export: str | Path, host: str = "127.0.0.1", port: int = 8888, *, speed: float = 1.0,
+    def __init__(self, export: Recording, host: str = "127.0.0.1", port: int = 8888, *, speed: float = 1.0,
                  loop: bool = True, garbage_every: int = 0, drop_every: int = 0) -> None:
         self.rows = datagram_rows(export)
         self.addr = (host, int(port))

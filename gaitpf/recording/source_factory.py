@@ -7,14 +7,15 @@ records every device family the same way:
 =====================  ===========================================  =============================
 choice                 source                                       virtual twin (``--simulate``)
 =====================  ===========================================  =============================
-``gaitpf`` (default)   :class:`~.ble.BleInsoleSource`               :mod:`gaitpf.sim.virtual_insole`
-``orphe``              :class:`~.orphe.OrpheSource`                 :mod:`gaitpf.sim.virtual_orphe`
-``--moticon-udp``      :class:`~.moticon_udp.MoticonUdpSource`      :mod:`gaitpf.sim.moticon_sender`
-``--lsl-in``           :class:`~.lsl_in.LslInletSource`             any pylsl outlet
+``gaitpf`` (default)   :class:`~gaitpf.acquisition.ble.BleInsoleSource`  :mod:`gaitpf.sim.virtual_insole`
+``orphe``              :class:`~gaitpf.acquisition.orphe.OrpheSource`  :mod:`gaitpf.sim.virtual_orphe`
+``--moticon-udp``      :class:`~gaitpf.acquisition.moticon_udp.MoticonUdpSource`  :mod:`gaitpf.sim.moticon_sender`
+``--lsl-in``           :class:`~gaitpf.acquisition.lsl_in.LslInletSource`  any pylsl outlet
 =====================  ===========================================  =============================
 
 :meth:`SourceChoice.check` refuses impossible combinations with one line before anything
-is opened.
+is opened. It lives in the recording layer because it joins the source layers (acquisition,
+sim, and the io layer's OpenGo sensor layout) for the recorder.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ class SourceChoice:
         if self.lsl_channels and not self.lsl_in:
             raise InputError("--lsl-channels only applies with --lsl-in")
         if self.kind == "moticon-udp":
-            from .moticon_udp import parse_host_port
+            from ..acquisition.moticon_udp import parse_host_port
 
             parse_host_port(self.moticon_udp)
 
@@ -81,13 +82,16 @@ async def open_source(stack: contextlib.AsyncExitStack, choice: SourceChoice, *,
     info: dict[str, Any] = {"mode": "simulate" if simulate else choice.kind, "device_type": choice.kind}
     harness = None
     if choice.kind == "moticon-udp":
-        from .moticon_udp import MoticonUdpSource, parse_host_port
+        from ..acquisition.moticon_udp import MoticonUdpSource, parse_host_port
+
+        from ..io.vendor_moticon import moticon_layout
 
         host, port = parse_host_port(choice.moticon_udp)
         info["listen"] = f"{host}:{port}"
-        return MoticonUdpSource(host, port, rate_hz=rate_hz, first_timeout_s=scan_timeout_s), info, None
+        return (MoticonUdpSource(host, port, rate_hz=rate_hz, first_timeout_s=scan_timeout_s, layout=moticon_layout(None)),
+                info, None)
     if choice.kind == "lsl":
-        from .lsl_in import LslInletSource
+        from ..acquisition.lsl_in import LslInletSource
 
         info["lsl_stream"] = choice.lsl_in
         return LslInletSource(choice.lsl_in, channels=choice.lsl_channels, timeout_s=scan_timeout_s), info, None
@@ -103,14 +107,14 @@ async def open_source(stack: contextlib.AsyncExitStack, choice: SourceChoice, *,
         raise InputError("give both --left and --right insole addresses (see `gaitpf scan`), or --simulate")
     info["addresses"] = {"left": left.upper(), "right": right.upper()}
     if choice.kind == "orphe":
-        from .orphe import OrpheSource
+        from ..acquisition.orphe import OrpheSource
 
         if rate_hz not in (None, 100, 200):
             raise InputError(f"ORPHE INSOLEs stream at 100 Hz (mode 4) or 200 Hz (mode 3), not --rate {rate_hz}")
         source = OrpheSource([left, right], expect_sides={left: "left", right: "right"},
                              mode=3 if rate_hz == 200 else 4, scan_timeout_s=scan_timeout_s, time_scale=speed)
         return source, info, harness
-    from .ble import BleInsoleSource
+    from ..acquisition.ble import BleInsoleSource
 
     allow_list = set(allow) if allow else {left, right}
     source = BleInsoleSource(left, right, allow=allow_list, rate_hz=rate_hz, time_scale=speed,
