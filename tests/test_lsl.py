@@ -119,14 +119,17 @@ def test_lsl_stream_without_feet_is_one_line_exit_2(tmp_path, capsys):
     assert not (tmp_path / "x.h5").exists()
 
 
-def test_missing_pylsl_names_the_extra(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("argv", [["--lsl-in", "whatever"], ["--simulate", "--lsl-out"]])
+def test_missing_pylsl_names_the_extra(tmp_path, capsys, monkeypatch, argv):
     monkeypatch.setitem(sys.modules, "pylsl", None)
+    flag = argv[0] if argv[0].startswith("--lsl") else argv[-1]
     with pytest.raises(SystemExit) as exc:
-        main(["record", "--lsl-in", "whatever", "--duration", "1", "-o", str(tmp_path / "x.h5"),
+        main(["record", *argv, "--duration", "1", "-o", str(tmp_path / "x.h5"),
               "--subject", "S", "--session", "1", "--quiet"])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "pip install 'gaitpf[lsl]'" in err
+    assert err.count("\n") == 0 and "pip install 'gaitpf[lsl]'" in err and flag in err
+    assert not (tmp_path / "x.h5").exists()
 
 
 def test_record_simulate_lsl_out_publishes_frames_and_gait_events(tmp_path, capsys):

@@ -208,6 +208,7 @@ class OrpheSource:
         self._sides: dict[str, _Side] = {}
         self._tasks: list[asyncio.Task] = []
         self._closing = False
+        self._scan_lock = asyncio.Lock()     # BlueZ runs one discovery at a time
 
     # --- lifecycle -------------------------------------------------------------------------
     async def __aenter__(self) -> "OrpheSource":
@@ -302,7 +303,8 @@ class OrpheSource:
             while not self._closing:
                 self._status.link[side] = "reconnecting"
                 try:
-                    found = await discover_orphe(max(delay, 0.5), wanted={st.address})
+                    async with self._scan_lock:
+                        found = await discover_orphe(max(delay, 0.5), wanted={st.address})
                     if st.address in found:
                         st.device = found[st.address][0]
                         st.client, _info = await self._open(st.address, st.device, side=side)

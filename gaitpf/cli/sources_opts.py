@@ -41,9 +41,17 @@ def source_options(f: Callable) -> Callable:
 
 
 def choice_from(opts: dict[str, Any]) -> Any:
-    """The :class:`~gaitpf.recording.source_factory.SourceChoice` of the parsed options."""
+    """The :class:`~gaitpf.recording.source_factory.SourceChoice` of the parsed options.
+
+    Raises :class:`~gaitpf.errors.MissingExtraError` (one line naming the ``lsl`` extra) when an
+    LSL option is given without pylsl installed.
+    """
+    from .._optional import require
     from ..recording.source_factory import SourceChoice
 
+    for flag in ("lsl_in", "lsl_out"):          # before any insole or file is touched
+        if opts.get(flag):
+            require("pylsl", "lsl", feature=f"--{flag.replace('_', '-')}")
     return SourceChoice(device_type=str(opts.get("device_type") or "gaitpf").lower(),
                         moticon_udp=opts.get("moticon_udp"), lsl_in=opts.get("lsl_in"),
                         lsl_channels=opts.get("lsl_channels"))
