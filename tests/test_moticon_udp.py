@@ -116,3 +116,36 @@ def test_live_view_records_and_shows_the_moticon_stream(tmp_path, export):
     s = json.loads(stats.read_text())
     assert s["frames"]["left"] > 100 and s["source_error"] is None
     assert read_hdf5(out).feet["left"].unit == "kPa"
+
+
+async def test_a_restarted_stream_starts_a_new_segment_and_garbage_is_counted():
+    from gaitpf.acquisition.moticon_udp import MoticonUdpSource
+    from gaitpf.acquisition.source import FrameBlock, LinkEvent
+
+    port = _free_port()
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    def send(t: float) -> None:
+        tx.sendto(" ".join([f"{t:.3f}"] + ["0"] * 8 + ["1.5"] * 16 + ["10"] + ["0"] * 8 + ["2.5"] * 16 + ["20"])
+                  .encode(), ("127.0.0.1", port))
+
+    threading.Timer(0.2, lambda: [send(5 + k / 100) for k in range(20)]).start()
+    src = MoticonUdpSource("127.0.0.1", port, first_timeout_s=3, silence_timeout_s=0.3)
+    async with src:
+        assert src.sampling_rate_hz == 100
+        blocks, events = [], []
+        tx.sendto(b"garbage", ("127.0.0.1", port))
+        for k in range(10):                      # OpenGo restarted: time from 0 again
+            send(k / 100)
+        async for item in src:
+            (blocks if isinstance(item, FrameBlock) else events).append(item)
+            if any(e.kind == "silent" for e in events):
+                break
+    tx.close()
+    left = [b for b in blocks if b.side == "left"]
+    counters = np.concatenate([b.sample_counter for b in left])
+    assert counters.tolist() == list(range(30))                   # 20 + 10 frames, strictly increasing
+    assert np.allclose(np.concatenate([b.values for b in left]), 15.0)   # 1.5 N/cm² = 15 kPa
+    resets = [e for e in events if e.kind == "gap" and e.detail["kind"] == "device_reset"]
+    assert {e.side for e in resets} == set(SIDES)
+    assert src.status().bad_packets["left"] == 1

@@ -18,8 +18,9 @@ Method
   :class:`~gaitpf.errors.DeviceError`.
 * **Counter**: ``round((t − t_first) · rate)`` from the stream's own time, so a datagram lost
   on the way is a counter jump: :class:`~gaitpf.acquisition.sequencing.FrameSequencer` reports it
-  as a gap (``QUALITY_GAP_BEFORE``, never filled), a repeated time is a duplicate, a stream
-  restarted from time 0 a device reset.
+  as a gap (``QUALITY_GAP_BEFORE``, never filled), a repeated time is a duplicate. A stream
+  time more than :data:`RESTART_S` behind the latest (OpenGo restarted its stream) starts a new
+  segment (a ``device_reset`` gap, as a rebooted insole; the clock mapping restarts).
 * **Times kept**: ``device_time_s`` = the stream time (relative to the first datagram),
   ``host_time_s`` = arrival time of the datagram, ``time_s`` = the stream time mapped to the host
   clock by :class:`~gaitpf.acquisition.clock.ClockMapper` (lower envelope of arrival − stream time).
@@ -55,6 +56,8 @@ N_FIELDS = 51
 _PER_FOOT = 25
 _PRESSURE = slice(8, 24)      # within one foot's 25 numbers
 DEFAULT_PORT = 8888
+#: a stream time this far (s) behind the latest one means the stream was restarted
+RESTART_S = 1.0
 
 
 def parse_host_port(value: str) -> tuple[str, int]:
@@ -132,6 +135,7 @@ class MoticonUdpSource:
         self._transport: Any = None
         self._early: list[tuple[bytes, float]] = []
         self._t_first: float | None = None
+        self._t_max = -np.inf
         self._seq: dict[str, FrameSequencer] = {}
         self._clock: dict[str, ClockMapper] = {}
         self._silent = False
@@ -237,12 +241,35 @@ class MoticonUdpSource:
             t_rx.append(t)
         if not rows:
             return []
-        arr = np.vstack(rows)
+        arr, t_rx_arr = np.vstack(rows), np.asarray(t_rx)
         if self._t_first is None:
-            self._t_first = float(arr[0, 0])
+            self._t_first = self._t_max = float(arr[0, 0])
+        # a stream time more than RESTART_S behind the latest one: OpenGo restarted its stream
+        cuts, t_max = [], self._t_max
+        for i, t in enumerate(arr[:, 0].tolist()):
+            if t < t_max - RESTART_S:
+                cuts.append(i)
+                log.warning("Moticon stream on %s:%d restarted (time %.3f s after %.3f s)", self.host, self.port,
+                            t, t_max)
+                t_max = t
+            else:
+                t_max = max(t_max, t)
+        self._t_max = t_max
+        out: list = []
+        bounds = [0, *cuts, len(arr)]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            if lo in cuts:
+                first = int(np.round((arr[lo, 0] - self._t_first) * self.sampling_rate_hz))
+                for seq in self._seq.values():
+                    seq.expect_next(first)          # the next frames start a new segment (device reset)
+            if hi > lo:
+                out += self._decode_rows(arr[lo:hi], t_rx_arr[lo:hi])
+        return out
+
+    def _decode_rows(self, arr: np.ndarray, t_rx: np.ndarray) -> list:
         stream_s = arr[:, 0] - self._t_first
         counter = np.round(stream_s * self.sampling_rate_hz).astype(np.int64)
-        host = self._host_s(np.asarray(t_rx))
+        host = self._host_s(t_rx)
         n = counter.size
         idx = np.arange(n, dtype=np.int64)
         out: list = []
