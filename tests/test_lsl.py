@@ -73,7 +73,7 @@ def test_record_lsl_in_with_labels_then_analyze(tmp_path, capsys):
     values = np.hstack([rec.feet["left"].values, rec.feet["right"].values])[300:]
     name = f"insoles-{uuid.uuid4().hex[:8]}"
     sender = _Sender(name, [f"left_{i}" for i in range(1, 17)] + [f"right_{i}" for i in range(1, 17)], values,
-                     skip=slice(250, 280))
+                     skip=slice(250, 400))               # the sender stops for 1.5 s
     sender.start()
     out = tmp_path / "lsl.h5"
     try:
@@ -88,7 +88,7 @@ def test_record_lsl_in_with_labels_then_analyze(tmp_path, capsys):
         assert foot.n_sensors == 16 and foot.unit == "N" and foot.layout.layout_id == "gaitpf-16"
         assert foot.sampling_rate_hz == 100 and np.all(np.diff(foot.sample_counter) > 0)
         gaps = np.flatnonzero(foot.quality & QUALITY_GAP_BEFORE)
-        assert gaps.size == 1 and np.diff(foot.sample_counter)[gaps[0] - 1] == 31     # 30 frames skipped
+        assert gaps.size == 1 and np.diff(foot.sample_counter)[gaps[0] - 1] == 151    # 150 frames not sent
         # LSL-aligned time advances with the frames (the sender's 10 ms steps)
         assert np.allclose(np.median(np.diff(foot.time_s)), 0.01, atol=1e-4)
     # the first frame received is some row of the sender; every later frame follows by its counter

@@ -3,25 +3,28 @@
 :class:`LslPublisher` wraps any :class:`~gaitpf.acquisition.source.FrameSource` and passes its
 items through unchanged (the recorder sees the same stream), while it publishes:
 
-* **frames**: stream ``gaitpf-<host>-frames`` (name starts with ``gaitpf``), type
+* **frames**: stream ``gaitpf-frames`` (name starts with ``gaitpf``), type
   ``Pressure``, float32, ``left_1 … left_N, right_1 … right_M`` (label, unit per channel;
   ``desc/layout_id`` when the feet share a standard layout), nominal rate = the source's.
   The feet arrive in separate blocks: frames are paired by aligned time (within half a sample
   period) and a foot without a partner within ``pair_wait_s`` is published with NaN for the
   other foot. Each sample's LSL time stamp is the frame's aligned time on the LSL clock
   (``local_clock`` at the recording start + ``time_s`` / ``time_scale``).
-* **online gait events**: stream ``gaitpf-<host>-events``, type ``Markers``, one string per
+* **online gait events**: stream ``gaitpf-events``, type ``Markers``, one string per
   event (``"left IC"``, ``"left TO"``, ``"right IC"``, ``"right TO"``), stamped at the event's
   frame time. Events come from :class:`gaitpf.live.buffer.LiveBuffer`'s online detection (the
   offline detector on a sliding window; an event is published once confirmed, about one
   second after it happened, with its own time stamp).
 
-Opt-in only: nothing is published without ``--lsl-out``. Needs the ``lsl`` extra.
+Opt-in only: nothing is published without ``--lsl-out``. Needs the ``lsl`` extra. The names
+carry nothing about the subject or the machine; each outlet's ``source_id`` is unique per run
+(``gaitpf-<pid>-<random>``), so LabRecorder tells two gaitpf instances apart.
 """
 from __future__ import annotations
 
 import logging
-import socket
+import os
+import secrets
 import time
 from collections import deque
 from typing import Any
@@ -43,10 +46,11 @@ class LslPublisher:
                  pair_wait_s: float = 0.5) -> None:
         self._src = source
         self.body_mass_kg = body_mass_kg
-        prefix = name_prefix or f"gaitpf-{socket.gethostname()}"
+        prefix = name_prefix or "gaitpf"
         if not prefix.startswith("gaitpf"):
             prefix = "gaitpf-" + prefix
         self.frames_name, self.markers_name = f"{prefix}-frames", f"{prefix}-events"
+        self._source_id = f"gaitpf-{os.getpid()}-{secrets.token_hex(4)}"
         self.pair_wait_s = pair_wait_s
         self.frames_out = self.markers_out = None
         self.n_published = 0
@@ -88,7 +92,7 @@ class LslPublisher:
         unit = str(get(next(iter(specs.values())), "unit"))
         layouts = {s: get(sp, "layout") for s, sp in specs.items()}
         n = sum(self._n_sensors.values())
-        info = pylsl.StreamInfo(self.frames_name, "Pressure", n, self.fs, "float32", self.frames_name)
+        info = pylsl.StreamInfo(self.frames_name, "Pressure", n, self.fs, "float32", f"{self._source_id}-frames")
         chans = info.desc().append_child("channels")
         for s in SIDES:
             for i in range(self._n_sensors.get(s, 0)):
@@ -101,7 +105,8 @@ class LslPublisher:
             info.desc().append_child_value("layout_id", ids.pop())
         info.desc().append_child_value("manufacturer", "gaitpf")
         self.frames_out = pylsl.StreamOutlet(info, chunk_size=0, max_buffered=60)
-        minfo = pylsl.StreamInfo(self.markers_name, "Markers", 1, pylsl.IRREGULAR_RATE, "string", self.markers_name)
+        minfo = pylsl.StreamInfo(self.markers_name, "Markers", 1, pylsl.IRREGULAR_RATE, "string",
+                                  f"{self._source_id}-events")
         self.markers_out = pylsl.StreamOutlet(minfo)
         t0 = getattr(self._src, "t0_monotonic", None)
         # the LSL clock at the source's time zero (time_s is relative to t0_monotonic)
