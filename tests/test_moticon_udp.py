@@ -120,7 +120,7 @@ def test_live_view_records_and_shows_the_moticon_stream(tmp_path, export):
 
 async def test_a_restarted_stream_starts_a_new_segment_and_garbage_is_counted():
     from gaitpf.acquisition.moticon_udp import MoticonUdpSource
-    from gaitpf.acquisition.source import FrameBlock, LinkEvent
+    from gaitpf.acquisition.source import FrameBlock
 
     port = _free_port()
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
