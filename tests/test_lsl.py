@@ -133,7 +133,7 @@ def test_missing_pylsl_names_the_extra(tmp_path, capsys, monkeypatch, argv):
 
 
 def test_record_simulate_lsl_out_publishes_frames_and_gait_events(tmp_path, capsys):
-    got: dict = {"frames": [], "stamps": [], "markers": [], "labels": []}
+    got: dict = {"frames": [], "stamps": [], "markers": [], "marker_stamps": [], "labels": []}
     stop = threading.Event()
 
     def listen() -> None:
@@ -148,8 +148,9 @@ def test_record_simulate_lsl_out_publishes_frames_and_gait_events(tmp_path, caps
             d, ts = fi.pull_chunk(timeout=0.05)
             got["frames"] += d
             got["stamps"] += ts
-            m, _ = mi.pull_chunk(timeout=0.0)
+            m, mts = mi.pull_chunk(timeout=0.0)
             got["markers"] += [x[0] for x in m]
+            got["marker_stamps"] += list(mts)
 
     th = threading.Thread(target=listen, daemon=True)
     th.start()
@@ -170,4 +171,19 @@ def test_record_simulate_lsl_out_publishes_frames_and_gait_events(tmp_path, caps
     assert both.mean() > 0.95                                  # left and right paired into one sample
     for label in ("left IC", "left TO", "right IC", "right TO"):
         assert got["markers"].count(label) >= 2, got["markers"]
+    # each marker is stamped at its event: IC where that foot's load rises, TO where it ends
+    stamps = np.asarray(got["stamps"])
+    checked = 0
+    for label, t in zip(got["markers"], got["marker_stamps"]):
+        if not stamps[0] + 0.1 < t < stamps[-1] - 0.1:     # the inlet may have joined after an early event
+            continue
+        checked += 1
+        side, kind = label.split()
+        cols = slice(0, 8) if side == "left" else slice(8, 16)
+        load = np.nansum(frames[:, cols], axis=1)
+        k = int(np.argmin(np.abs(stamps - t)))
+        assert abs(stamps[k] - t) < 0.02                       # on the frames' own time stamps
+        before, after = load[max(k - 5, 0): k].mean(), load[k + 1: k + 6].mean()
+        assert (after > before) if kind == "IC" else (after < before), (label, before, after)
+    assert checked >= 6
     assert json.loads(__import__("h5py").File(out, "r").attrs["source"])["lsl_out"]["frames"].startswith("gaitpf")

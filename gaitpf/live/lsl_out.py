@@ -58,7 +58,12 @@ class LslPublisher:
         self._pending: dict[str, deque] = {s: deque() for s in SIDES}
         self._n_sensors: dict[str, int] = {}
         self._buffer: Any = None
-        self._times: dict[str, list[np.ndarray]] = {s: [] for s in SIDES}
+        # aligned time of the recent frames per foot (absolute frame index base, times), for the
+        # event stamps; bounded to the last ``_keep_s`` seconds (online events are confirmed
+        # within the live buffer's window, 12 s)
+        self._t_base: dict[str, int] = dict.fromkeys(SIDES, 0)
+        self._t_hist: dict[str, np.ndarray] = {s: np.zeros(0) for s in SIDES}
+        self._keep_s = 60.0
         self._n_events: dict[str, int] = dict.fromkeys(SIDES, 0)
 
     # pass-through of the source's attributes (rate, unit, t0, time scale, clock refit …)
@@ -191,18 +196,21 @@ class LslPublisher:
     # --- events ------------------------------------------------------------------------
     def _events(self, blk: Any) -> None:
         side = blk.side
-        self._times[side].append(np.asarray(blk.time_s, float))
+        hist = np.concatenate([self._t_hist[side], np.asarray(blk.time_s, float)])
+        extra = hist.size - int(self._keep_s * self.fs)
+        if extra > 0:
+            hist, self._t_base[side] = hist[extra:], self._t_base[side] + extra
+        self._t_hist[side] = hist
         self._buffer.push(side, blk.values, time_s=blk.time_s, sample_counter=blk.sample_counter,
                           quality=blk.quality)
         stances = self._buffer.stances(side)
         if len(stances) <= self._n_events[side]:
             return
-        times = np.concatenate(self._times[side])
-        self._times[side] = [times]
+        base = self._t_base[side]
         for ic, to in stances.iloc[self._n_events[side]:].itertuples(index=False):
             for label, idx in (("IC", ic), ("TO", to)):
-                if 0 <= idx < times.size:
-                    t = float(times[idx])
+                if 0 <= idx - base < hist.size:
+                    t = float(hist[idx - base])
                     self.markers_out.push_sample([f"{side} {label}"], float(self._stamp(t)))
                     self.markers_published.append((f"{side} {label}", t))
         self._n_events[side] = len(stances)
