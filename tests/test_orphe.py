@@ -121,12 +121,18 @@ def test_record_simulate_orphe_then_analyze(tmp_path, capsys):
         assert foot.n_sensors == 6 and foot.unit == "au" and foot.layout.layout_id == "orphe-insole-6"
         assert foot.sampling_rate_hz == 100 and np.all(np.diff(foot.sample_counter) == 1)
         assert foot.device["model"] == "ORPHE INSOLE" and foot.device["mount_position"] == (side == "right")
+    import h5py
+
+    with h5py.File(out, "r") as f:     # the offline clock refit found each virtual crystal's error
+        assert abs(f["left"].attrs["clock_drift_ppm"] - 35.0) < 200 and abs(f["right"].attrs["clock_drift_ppm"] + 20) < 200
     summary = tmp_path / "s.json"
     main(["analyze", str(out), "--summary", str(summary)])
     capsys.readouterr()
     s = json.loads(summary.read_text())
     assert s["n_strides"]["left"] >= 3 and s["n_strides"]["right"] >= 3
     assert 95 < s["cadence_spm"] < 121
+    # left/right on one time base: the symmetric virtual subject's steps alternate evenly
+    assert abs(s["metrics"]["step_time_s"]["si_pct"]) < 5
 
 
 def test_scan_lists_virtual_orphe_insoles_and_bad_options_are_one_line(tmp_path, capsys):
