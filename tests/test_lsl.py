@@ -14,9 +14,8 @@ from pathlib import Path
 os.environ.setdefault("LSLAPICFG", str(Path(__file__).parent / "data" / "lsl_api_loopback.cfg"))
 
 import numpy as np  # noqa: E402
+import pylsl  # noqa: E402  (the 'lsl' extra is part of the 'test' extra)
 import pytest  # noqa: E402
-
-pylsl = pytest.importorskip("pylsl")  # the 'lsl' extra is part of 'test'
 
 from gaitpf.acquisition.lsl_in import channels_from_labels, parse_channel_ranges  # noqa: E402
 from gaitpf.cli.main import main  # noqa: E402

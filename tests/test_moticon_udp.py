@@ -103,7 +103,6 @@ def test_live_view_records_and_shows_the_moticon_stream(tmp_path, export):
     import subprocess
     import sys
 
-    pytest.importorskip("PySide6")
     port = _free_port()
     out, shot, stats = tmp_path / "live.h5", tmp_path / "live.png", tmp_path / "stats.json"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_API": "pyside6"}
