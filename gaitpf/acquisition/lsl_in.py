@@ -134,9 +134,14 @@ class LslInletSource:
         self.unit = first_unit if first_unit in ("N", "kPa") else "au"
         self.layout_id = info.desc().child_value("layout_id") or None
         self._inlet = inlet
-        await asyncio.to_thread(inlet.open_stream, self.timeout_s)
+        try:
+            await asyncio.to_thread(inlet.open_stream, self.timeout_s)
+            self._correction_s = await asyncio.to_thread(inlet.time_correction, min(self.timeout_s, 5.0))
+        except Exception as exc:  # noqa: BLE001 - pylsl raises TimeoutError / LostError
+            inlet.close_stream()
+            raise DeviceError(f"LSL stream {self.name!r} did not answer ({type(exc).__name__}: {exc}); is the "
+                              "sender still running and reachable from this machine?") from exc
         self._lsl_minus_mono = pylsl.local_clock() - time.monotonic()
-        self._correction_s = await asyncio.to_thread(inlet.time_correction, 2.0)
         loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._pull, args=(loop,), name="gaitpf-lsl-in", daemon=True)
         self._thread.start()
@@ -159,12 +164,15 @@ class LslInletSource:
         while not self._stop.is_set():
             try:
                 data, stamps = self._inlet.pull_chunk(timeout=0.1, max_samples=1024)
-                if time.monotonic() >= next_corr:
-                    self._correction_s = self._inlet.time_correction(timeout=1.0)
-                    next_corr = time.monotonic() + self.correction_every_s
             except Exception as exc:  # noqa: BLE001 - liblsl errors (lost stream) end the recording
                 loop.call_soon_threadsafe(self._queue.put_nowait, ("_error", exc))
                 return
+            if time.monotonic() >= next_corr:
+                next_corr = time.monotonic() + self.correction_every_s
+                try:
+                    self._correction_s = self._inlet.time_correction(timeout=1.0)
+                except Exception as exc:  # noqa: BLE001 - keep the last estimate while the sender is away
+                    log.info("LSL stream %r: time correction not updated (%s)", self.name, exc)
             if stamps is not None and len(stamps):
                 loop.call_soon_threadsafe(self._queue.put_nowait,
                                           (np.asarray(data, float), np.asarray(stamps, float), time.monotonic(),
