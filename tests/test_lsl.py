@@ -186,3 +186,13 @@ def test_record_simulate_lsl_out_publishes_frames_and_gait_events(tmp_path, caps
         assert (after > before) if kind == "IC" else (after < before), (label, before, after)
     assert checked >= 6
     assert json.loads(__import__("h5py").File(out, "r").attrs["source"])["lsl_out"]["frames"].startswith("gaitpf")
+
+
+def test_no_such_lsl_stream_is_one_line_exit_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["record", "--lsl-in", f"absent-{uuid.uuid4().hex[:8]}", "--scan-timeout", "0.5", "--duration", "1",
+              "-o", str(tmp_path / "x.h5"), "--subject", "S", "--session", "1", "--quiet"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no LSL stream named" in err
+    assert not (tmp_path / "x.h5").exists()
