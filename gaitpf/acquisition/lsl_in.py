@@ -82,6 +82,19 @@ def _labels_units(info: Any) -> tuple[list[str], list[str]]:
     return labels, units
 
 
+def _resolve(pylsl: Any, name: str, timeout_s: float) -> list:
+    """Streams named ``name`` seen within ``timeout_s`` (a continuous resolver: it returns as soon
+    as one is seen and honours short timeouts, which a one-shot resolve with a restricted
+    multicast scope does not)."""
+    resolver = pylsl.ContinuousResolver("name", name)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = resolver.results()
+        if found or time.monotonic() >= deadline:
+            return list(found)
+        time.sleep(0.02)
+
+
 class LslInletSource:
     """Record an LSL insole stream named ``name`` (see the module docstring)."""
 
@@ -110,7 +123,7 @@ class LslInletSource:
     async def __aenter__(self) -> "LslInletSource":
         pylsl = require("pylsl", "lsl", feature="--lsl-in")
         self.t0_monotonic = time.monotonic()
-        found = await asyncio.to_thread(pylsl.resolve_byprop, "name", self.name, 1, self.timeout_s)
+        found = await asyncio.to_thread(_resolve, pylsl, self.name, self.timeout_s)
         if not found:
             raise DeviceError(f"no LSL stream named {self.name!r} within {self.timeout_s:g} s: start the sender, "
                               "check the name (e.g. in LabRecorder) and that it runs on this network")
