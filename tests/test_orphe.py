@@ -14,7 +14,7 @@ from gaitpf.acquisition.orphe import CounterUnwrap, OrpheSource
 from gaitpf.acquisition.source import FrameBlock, LinkEvent
 from gaitpf.cli.main import main
 from gaitpf.io.hdf5 import read_hdf5
-from gaitpf.model import QUALITY_SATURATED, SIDES
+from gaitpf.model import QUALITY_GAP_BEFORE, QUALITY_SATURATED, SIDES
 from gaitpf.sim.gait_model import GaitParams
 from gaitpf.sim.harness import VirtualInsoleHarness
 from gaitpf.sim.virtual_orphe import ORPHE_ADDRESSES
@@ -148,3 +148,22 @@ def test_scan_lists_virtual_orphe_insoles_and_bad_options_are_one_line(tmp_path,
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and err.startswith("gaitpf: error:")
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_record_orphe_link_drop_is_a_gap_and_a_reconnect_in_the_file(tmp_path, capsys):
+    out = tmp_path / "drop.h5"
+    main(["record", "--simulate", "--device-type", "orphe", "--duration", "8", "--speed", "4", "-o", str(out),
+          "--subject", "S", "--session", "1", "--quiet", "--sim-drop", "left:0.5:0.4"])
+    capsys.readouterr()
+    rec = read_hdf5(out)
+    foot, ann = rec.feet["left"], rec.annotations
+    assert np.all(np.diff(foot.sample_counter) > 0) and np.all(np.diff(foot.time_s) > 0)
+    jumps = np.flatnonzero(np.diff(foot.sample_counter) > 1) + 1
+    assert len(jumps) == 1 and foot.quality[jumps[0]] & QUALITY_GAP_BEFORE
+    # the frames lost while away: about the outage (0.4 s at 4x = 1.6 virtual s at 100 Hz), 2 per packet
+    lost = int(foot.sample_counter[jumps[0]] - foot.sample_counter[jumps[0] - 1] - 1)
+    assert lost % 2 == 0 and 100 <= lost <= 1000
+    link = ann[(ann["kind"] == "link") & (ann["side"] == "left")]["description"]
+    assert any(d.startswith("disconnected") for d in link) and any(d.startswith("connected") for d in link)
+    assert len(ann[(ann["kind"] == "gap") & (ann["side"] == "left")]) == 1
+    assert np.all(np.diff(rec.feet["right"].sample_counter) == 1)
