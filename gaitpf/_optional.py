@@ -4,7 +4,8 @@ The core install (``pip install gaitpf``) runs every command except those that n
 extra (see ``[project.optional-dependencies]`` in ``pyproject.toml``):
 
 * ``live`` — PySide6 and pyqtgraph for ``gaitpf live``;
-* ``cluster`` — dask.distributed for ``gaitpf batch --scheduler``.
+* ``cluster`` — dask.distributed for ``gaitpf batch --scheduler``;
+* ``lsl`` — pylsl (bundles liblsl) for ``--lsl-in`` / ``--lsl-out`` of ``record`` and ``live``.
 
 Every command-time import of such a module goes through :func:`require`, so a missing one
 is one line naming the extra (``pip install 'gaitpf[live]'``) and exit code 2, never an
@@ -23,6 +24,7 @@ __all__ = ["require", "EXTRAS"]
 EXTRAS: dict[str, tuple[str, ...]] = {
     "live": ("PySide6.QtWidgets", "pyqtgraph"),
     "cluster": ("dask.distributed",),
+    "lsl": ("pylsl",),
 }
 
 

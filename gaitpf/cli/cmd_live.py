@@ -23,6 +23,8 @@ from pathlib import Path
 
 import click
 
+from .sources_opts import choice_from, source_options
+
 __all__ = ["command"]
 
 
@@ -59,18 +61,25 @@ __all__ = ["command"]
 @click.option("--stats", "stats_path", type=click.Path(path_type=Path), default=None,
               help="Write frames drawn per second and notification-to-screen latency (JSON).")
 @click.option("--seed", type=int, default=0, show_default=True, help="--simulate: random seed.")
+@source_options
 def command(simulate: bool, left: str | None, right: str | None, output: Path | None, overwrite: bool,
             attach: Path | None,
             replay: Path | None, speed: float, subject_id: str | None, session: str, trial: str,
             body_mass_kg: float | None, n_sensors: int, duration_s: float | None, flush_interval_s: float,
-            stall_s: float, screenshot: Path | None, after_s: float, stats_path: Path | None, seed: int) -> None:
+            stall_s: float, screenshot: Path | None, after_s: float, stats_path: Path | None, seed: int,
+            **source_opts: object) -> None:
     """Live gait view: pressure maps, force with events, running symmetry, recording status."""
     from ..errors import InputError
 
+    choice = choice_from(source_opts)
+    choice.check(simulate=simulate, left=left, right=right)
+    stream = choice.kind in ("moticon-udp", "lsl")
     modes = [name for name, on in (("--simulate", simulate), ("--left/--right", bool(left or right)),
+                                   ("--moticon-udp/--lsl-in", stream),
                                    ("--attach", attach is not None), ("--replay", replay is not None)) if on]
     if len(modes) != 1:
         raise InputError("choose exactly one source: --simulate, --left ADDR --right ADDR -o FILE, "
+                         "--moticon-udp HOST:PORT -o FILE, --lsl-in NAME -o FILE, "
                          f"--attach FILE or --replay FILE (got {', '.join(modes) or 'none'})")
     for path in (screenshot, stats_path):
         if path is not None and not (path.parent if str(path.parent) else Path(".")).is_dir():
@@ -106,7 +115,7 @@ def command(simulate: bool, left: str | None, right: str | None, output: Path | 
                 os.close(fd)
                 output = Path(name)
         else:
-            if not (left and right):
+            if not stream and not (left and right):
                 raise InputError("give both --left and --right insole addresses (see `gaitpf scan`), or --simulate")
             if output is None:
                 raise InputError("give -o FILE.h5: live insoles are always recorded while shown")
@@ -115,7 +124,8 @@ def command(simulate: bool, left: str | None, right: str | None, output: Path | 
         feeder = sources.open_record(output=output, left=left, right=right, simulate=simulate,
                                      subject_id=subject_id, session=session, trial=trial,
                                      body_mass_kg=body_mass_kg, flush_interval_s=flush_interval_s, speed=speed,
-                                     gait=gait, seed=seed, duration_s=duration_s, overwrite=overwrite)
+                                     gait=gait, seed=seed, duration_s=duration_s, overwrite=overwrite,
+                                     source_choice=choice, lsl_out=bool(source_opts.get("lsl_out")))
         title = f"gaitpf live — recording {display_path(output.name)}" + (" (simulated insoles)" if simulate else "")
 
     from ..io.guard import printable

@@ -35,6 +35,8 @@ from typing import Any, Callable
 
 import click
 
+from .sources_opts import choice_from, source_options
+
 __all__ = ["command", "run_record"]
 
 
@@ -87,12 +89,15 @@ async def run_record(*, left: str | None, right: str | None, output: Path, subje
                      body_mass_kg: float | None, flush_interval_s: float, simulate: bool, speed: float,
                      gait: Any = None, seed: int = 0, sim_drops: list[tuple[str, float, float]] | None = None,
                      status: Callable[[Any], None] | None = None, scan_timeout_s: float = 10.0,
-                     min_free_bytes: int | None = None, overwrite: bool = False) -> Any:
+                     min_free_bytes: int | None = None, overwrite: bool = False, source_choice: Any = None,
+                     lsl_out: bool = False) -> Any:
     """Record (real or virtual insoles) to ``output``; returns the :class:`RecordingResult`.
 
     ``output`` must not hold anything unless ``overwrite`` (checked before any insole is
     touched, and again under the recording lock); a file another process is recording to
-    (or repairing) is refused either way.
+    (or repairing) is refused either way. ``source_choice``
+    (:class:`gaitpf.recording.source_factory.SourceChoice`) selects another device family or
+    stream; ``lsl_out`` publishes frames and online events to LSL while recording.
     """
     from ..acquisition.ble import BleInsoleSource
     from ..recording.recorder import Recorder, check_writable
@@ -118,7 +123,13 @@ async def run_record(*, left: str | None, right: str | None, output: Path, subje
         async with contextlib.AsyncExitStack() as stack:
             harness = None
             info: dict[str, Any] = {"mode": "simulate" if simulate else "ble"}
-            if simulate:
+            if source_choice is not None and source_choice.kind != "gaitpf":
+                from ..recording.source_factory import open_source
+
+                source, info, harness = await open_source(
+                    stack, source_choice, left=left, right=right, allow=allow, rate_hz=rate_hz, simulate=simulate,
+                    speed=speed, gait=gait, seed=seed, scan_timeout_s=scan_timeout_s)
+            elif simulate:
                 from ..sim.virtual_insole import VirtualInsoleHarness
 
                 harness = await stack.enter_async_context(
@@ -127,11 +138,17 @@ async def run_record(*, left: str | None, right: str | None, output: Path, subje
                 left = left or harness.left_address
                 right = right or harness.right_address
                 info["simulate"] = {"speed": speed, "seed": seed, "gait": gait.as_dict()}
-            assert left is not None and right is not None
-            allow_list = set(allow) if allow else {left, right}
-            source = BleInsoleSource(left, right, allow=allow_list, rate_hz=rate_hz, time_scale=speed,
-                                     scan_timeout_s=scan_timeout_s)
-            info["addresses"] = {"left": left.upper(), "right": right.upper()}
+            if source_choice is None or source_choice.kind == "gaitpf":
+                assert left is not None and right is not None
+                allow_list = set(allow) if allow else {left, right}
+                source = BleInsoleSource(left, right, allow=allow_list, rate_hz=rate_hz, time_scale=speed,
+                                         scan_timeout_s=scan_timeout_s)
+                info["addresses"] = {"left": left.upper(), "right": right.upper()}
+            if lsl_out:
+                from ..live.lsl_out import LslPublisher
+
+                source = LslPublisher(source, body_mass_kg=body_mass_kg)
+                info["lsl_out"] = {"frames": source.frames_name, "markers": source.markers_name}
             recorder = Recorder(source, output, subject_id=subject_id, session=session, trial=trial,
                                 flush_interval_s=flush_interval_s,
                                 duration_s=None if duration_s is None else duration_s / speed,
@@ -212,15 +229,19 @@ def _parse_drop(value: str) -> tuple[str, float, float]:
               help="Stop cleanly when less than this much disk space is left, MiB (default 16; 0 = off).")
 @click.option("--sim-drop", "sim_drops", multiple=True, hidden=True,
               help="--simulate test hook: SIDE:AFTER_S:FOR_S drops that link after AFTER_S s of streaming.")
-def command(left: str | None, right: str | None, output: Path, overwrite: bool, subject_id: str, session: str, trial: str,
+@source_options
+def command(left: str | None, right: str | None, output: Path, overwrite: bool, subject_id: str, session: str,
+            trial: str,
             duration_s: float | None, allow: tuple[str, ...], rate_hz: int | None, body_mass_kg: float | None,
             flush_interval_s: float, scan_timeout_s: float, quiet: bool, simulate: bool, speed: float,
             cadence_spm: float, asymmetry_pct: float, affected_side: str | None, n_sensors: int, seed: int,
-            sim_drops: tuple[str, ...], min_free_mb: float | None) -> None:
+            sim_drops: tuple[str, ...], min_free_mb: float | None, **source_opts: Any) -> None:
     """Record both insoles into OUTPUT (crash-safe HDF5), until --duration or Ctrl-C."""
     from ..errors import InputError, OutputError
 
-    if not simulate and (not left or not right):
+    choice = choice_from(source_opts)
+    choice.check(simulate=simulate, left=left, right=right)
+    if not simulate and choice.needs_addresses and (not left or not right):
         raise InputError("give both --left and --right insole addresses (see `gaitpf scan`), or --simulate")
     if not simulate and (speed != 1.0 or sim_drops):
         raise InputError("--speed and --sim-drop only apply with --simulate")
@@ -242,7 +263,8 @@ def command(left: str | None, right: str | None, output: Path, overwrite: bool, 
                 duration_s=duration_s, allow=allow, rate_hz=rate_hz, body_mass_kg=body_mass_kg,
                 flush_interval_s=flush_interval_s, simulate=simulate, speed=speed, gait=gait, seed=seed,
                 sim_drops=drops, status=printer, scan_timeout_s=scan_timeout_s,
-                min_free_bytes=None if min_free_mb is None else int(min_free_mb * 2**20), overwrite=overwrite))
+                min_free_bytes=None if min_free_mb is None else int(min_free_mb * 2**20), overwrite=overwrite,
+                source_choice=choice, lsl_out=bool(source_opts.get("lsl_out"))))
     except OutputError as exc:
         if getattr(exc, "file_unclosable", False):
             # HDF5 could not close the file after a failed write (disk full) and would crash

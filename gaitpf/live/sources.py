@@ -315,7 +315,8 @@ class RecordFeeder(Feeder):
                  subject_id: str, session: str, trial: str = "1", body_mass_kg: float | None = None,
                  flush_interval_s: float = 0.25, speed: float = 1.0, gait: Any = None, seed: int = 0,
                  rate_hz: int | None = None, scan_timeout_s: float = 10.0, duration_s: float | None = None,
-                 buffer_kw: dict[str, Any] | None = None, overwrite: bool = False) -> None:
+                 buffer_kw: dict[str, Any] | None = None, overwrite: bool = False, source_choice: Any = None,
+                 lsl_out: bool = False) -> None:
         super().__init__(None, "gaitpf-live-record")
         self.overwrite = overwrite
         self.output, self.left, self.right, self.simulate = Path(output), left, right, simulate
@@ -323,6 +324,7 @@ class RecordFeeder(Feeder):
         self.body_mass_kg, self.flush_interval_s, self.speed = body_mass_kg, flush_interval_s, speed
         self.gait, self.seed, self.rate_hz, self.scan_timeout_s = gait, seed, rate_hz, scan_timeout_s
         self.duration_s = duration_s
+        self.source_choice, self.lsl_out = source_choice, lsl_out   # acquisition.factory.SourceChoice
         self.buffer_kw = dict(buffer_kw or {})
         self.recorder: Any = None
         self.result: Any = None
@@ -384,7 +386,15 @@ class RecordFeeder(Feeder):
         async with contextlib.AsyncExitStack() as stack:
             left, right = self.left, self.right
             info: dict[str, Any] = {"mode": "simulate" if self.simulate else "ble", "viewer": "gaitpf live"}
-            if self.simulate:
+            source: Any = None
+            if self.source_choice is not None and self.source_choice.kind != "gaitpf":
+                from ..recording.source_factory import open_source
+
+                source, info, _harness = await open_source(
+                    stack, self.source_choice, left=left, right=right, rate_hz=self.rate_hz, simulate=self.simulate,
+                    speed=self.speed, gait=self.gait, seed=self.seed, scan_timeout_s=self.scan_timeout_s)
+                info["viewer"] = "gaitpf live"
+            elif self.simulate:
                 from ..sim.virtual_insole import VirtualInsoleHarness
 
                 harness = await stack.enter_async_context(VirtualInsoleHarness(
@@ -392,8 +402,14 @@ class RecordFeeder(Feeder):
                     speed=self.speed))
                 left, right = left or harness.left_address, right or harness.right_address
                 info["simulate"] = {"speed": self.speed, "seed": self.seed, "gait": self.gait.as_dict()}
-            source = BleInsoleSource(left, right, allow={left, right}, rate_hz=self.rate_hz,
-                                     time_scale=self.speed, scan_timeout_s=self.scan_timeout_s)
+            if source is None:
+                source = BleInsoleSource(left, right, allow={left, right}, rate_hz=self.rate_hz,
+                                         time_scale=self.speed, scan_timeout_s=self.scan_timeout_s)
+            if self.lsl_out:
+                from .lsl_out import LslPublisher
+
+                source = LslPublisher(source, body_mass_kg=self.body_mass_kg)
+                info["lsl_out"] = {"frames": source.frames_name, "markers": source.markers_name}
             tee = TeeSource(source, self._on_item, self._on_enter)
             self.recorder = Recorder(tee, self.output, subject_id=self.subject_id, session=self.session,
                                      trial=self.trial, flush_interval_s=self.flush_interval_s,

@@ -41,6 +41,9 @@ class VirtualInsoleHarness:
         Per-insole crystal error (default left +35, right −20 ppm), time switched on before the
         harness started (default 12.5 s / 3.25 s), initial battery level (88 % / 71 %).
     addresses, serials : mapping side -> str, optional
+    device_type : {"gaitpf", "orphe"}
+        Which virtual insoles: gaitpf insoles, or ORPHE INSOLEs
+        (:mod:`gaitpf.sim.virtual_orphe`; ``rate_hz``, drift and battery options then do not apply).
 
     Attributes
     ----------
@@ -53,7 +56,10 @@ class VirtualInsoleHarness:
                  speed: float = 1.0, frames_per_packet: int | None = None,
                  drift_ppm: Mapping[str, float] | None = None, boot_offset_s: Mapping[str, float] | None = None,
                  battery_pct: Mapping[str, float] | None = None, addresses: Mapping[str, str] | None = None,
-                 serials: Mapping[str, str] | None = None) -> None:
+                 serials: Mapping[str, str] | None = None, device_type: str = "gaitpf") -> None:
+        if device_type not in ("gaitpf", "orphe"):
+            raise InputError(f"unknown virtual device type {device_type!r}; use gaitpf or orphe")
+        self.device_type = device_type
         if not 0.1 <= speed <= 50:
             raise InputError(f"virtual insole speed={speed} must be within 0.1–50 (x real time)")
         self.gait = gait if gait is not None else GaitParams(seed=seed)
@@ -62,7 +68,8 @@ class VirtualInsoleHarness:
         self._drift = {"left": 35.0, "right": -20.0, **(drift_ppm or {})}
         self._boot = {"left": 12.5, "right": 3.25, **(boot_offset_s or {})}
         self._battery = {"left": 88.0, "right": 71.0, **(battery_pct or {})}
-        self.addresses = {**DEFAULT_ADDRESSES, **(addresses or {})}
+        self._given_addresses = dict(addresses or {})
+        self.addresses = {**DEFAULT_ADDRESSES, **self._given_addresses}
         self.serials = {**DEFAULT_SERIALS, **(serials or {})}
         self.insoles: dict[str, VirtualInsole] = {}
         self.bluez: FakeBlueZ | None = None
@@ -91,6 +98,12 @@ class VirtualInsoleHarness:
         try:
             self.bluez = await FakeBlueZ().start()
             self.t0_monotonic = time.monotonic()
+            if self.device_type == "orphe":
+                from .virtual_orphe import ORPHE_ADDRESSES, add_orphe_pair
+
+                self.addresses = {**ORPHE_ADDRESSES, **self._given_addresses}
+                add_orphe_pair(self)
+                return self
             for i, side in enumerate(SIDES):
                 self.add_insole(side, side=side, address=self.addresses[side], serial=self.serials[side],
                                 drift_ppm=self._drift[side], boot_offset_s=self._boot[side],
