@@ -157,7 +157,9 @@ def test_record_orphe_link_drop_is_a_gap_and_a_reconnect_in_the_file(tmp_path, c
     capsys.readouterr()
     rec = read_hdf5(out)
     foot, ann = rec.feet["left"], rec.annotations
-    assert np.all(np.diff(foot.sample_counter) > 0) and np.all(np.diff(foot.time_s) > 0)
+    # time never runs back; across the reconnect the realigned clock may repeat one instant
+    # when the machine is loaded (the reader's rule is non-decreasing time)
+    assert np.all(np.diff(foot.sample_counter) > 0) and np.all(np.diff(foot.time_s) >= 0)
     jumps = np.flatnonzero(np.diff(foot.sample_counter) > 1) + 1
     assert len(jumps) == 1 and foot.quality[jumps[0]] & QUALITY_GAP_BEFORE
     # the frames lost while away: about the outage (0.4 s at 4x = 1.6 virtual s at 100 Hz), 2 per packet
