@@ -38,7 +38,7 @@ from ..model import SIDES
 from . import protocol as P
 from .ble_link import InsoleLink, RefusedDeviceError, discover
 from .clock import ClockMapper
-from .sequencing import FrameSequencer
+from .sequencing import FrameSequencer, sequence_block
 from .source import FrameBlock, LinkEvent, SourceStatus
 
 __all__ = ["InsoleAdvert", "scan_insoles", "BleInsoleSource"]
@@ -374,25 +374,12 @@ class BleInsoleSource:
         if blk.n_packets == 0:
             return []
         st.prev_counter = blk.last_counter
-        res = st.sequencer.process(blk)
-        if res.reset:
-            st.clock.reset()
         host = self._host_s(t_mono)
-        st.clock.add(res.packet_counter, host[blk.source_index], n_frames=blk.n_frames)
-        out: list = []
-        for gap in res.gaps:
-            start_s, end_s = st.clock.map(np.array([gap.first_missing_counter, gap.end_counter]))
-            out.append(LinkEvent(side, "gap", float(host[-1]), {
-                "n_frames": gap.n_missing, "kind": gap.kind, "first_missing_counter": gap.first_missing_counter,
-                "start_s": float(start_s), "end_s": float(end_s)}))
-        status.lost_frames[side] = st.sequencer.frames_lost
-        status.gaps[side] = st.sequencer.gaps
+        res, out = sequence_block(side, st.sequencer, st.clock, blk, host, status)
         battery = blk.last_battery_pct
         if battery is not None:
             status.battery_pct[side] = float(battery)
-        status.clock_residual_ms[side] = st.clock.residual_ms
         if res.n_frames:
-            status.frames[side] += res.n_frames
             out.append(FrameBlock(
                 side=side, values=ident.calibrate(res.values), sample_counter=res.counter,
                 device_time_s=res.counter / ident.nominal_rate_hz, host_time_s=host[res.packet_index],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from ..errors import DeviceError
 from . import protocol as P
@@ -38,10 +38,31 @@ def _advert(device, adv):
                         name=adv.local_name or device.name, battery_pct=info.battery_pct if info else None)
 
 
-async def discover(timeout_s: float, *, wanted: set[str] | None = None) -> dict:
+async def scan_adverts(timeout_s: float, match: Callable[[Any, Any], Any], *, wanted: set[str] | None = None,
+                       service_uuids: list[str] | None = None) -> dict:
     """Scan up to ``timeout_s`` (less once every ``wanted`` address was seen).
 
-    Returns ``{address: (BLEDevice, InsoleAdvert)}`` of devices advertising the gaitpf service.
+    Parameters
+    ----------
+    timeout_s : float
+        Longest scan, s.
+    match : callable
+        ``match(BLEDevice, AdvertisementData)`` returns the device family's advert record, or
+        None for a device of another kind (ignored).
+    wanted : set of str, optional
+        Upper-case addresses; the scan ends as soon as all were seen.
+    service_uuids : list of str, optional
+        Passed to :class:`bleak.BleakScanner` as a scan filter.
+
+    Returns
+    -------
+    dict
+        ``{address: (BLEDevice, advert record)}``.
+
+    Raises
+    ------
+    DeviceError
+        No usable Bluetooth adapter (one line saying what to check).
     """
     from bleak import BleakScanner
     from bleak.exc import BleakError
@@ -50,14 +71,16 @@ async def discover(timeout_s: float, *, wanted: set[str] | None = None) -> dict:
     done = asyncio.Event()
 
     def on_advert(device, adv) -> None:
-        if P.SERVICE_UUID not in {u.lower() for u in adv.service_uuids}:
+        record = match(device, adv)
+        if record is None:
             return
-        found[device.address.upper()] = (device, _advert(device, adv))
+        found[device.address.upper()] = (device, record)
         if wanted and wanted <= found.keys():
             done.set()
 
     try:
-        scanner = BleakScanner(detection_callback=on_advert, service_uuids=[P.SERVICE_UUID])
+        scanner = BleakScanner(detection_callback=on_advert,
+                               **({"service_uuids": service_uuids} if service_uuids else {}))
         await scanner.start()
     except (BleakError, OSError, EOFError) as exc:
         raise DeviceError(_NO_BLUETOOTH.format(f"{type(exc).__name__}: {exc}")) from exc
@@ -71,6 +94,20 @@ async def discover(timeout_s: float, *, wanted: set[str] | None = None) -> dict:
         except (BleakError, OSError, EOFError) as exc:
             log.warning("stopping the BLE scan failed: %s", exc)
     return found
+
+
+def _gaitpf_advert(device, adv):
+    if P.SERVICE_UUID not in {u.lower() for u in adv.service_uuids}:
+        return None
+    return _advert(device, adv)
+
+
+async def discover(timeout_s: float, *, wanted: set[str] | None = None) -> dict:
+    """Scan up to ``timeout_s`` (less once every ``wanted`` address was seen).
+
+    Returns ``{address: (BLEDevice, InsoleAdvert)}`` of devices advertising the gaitpf service.
+    """
+    return await scan_adverts(timeout_s, _gaitpf_advert, wanted=wanted, service_uuids=[P.SERVICE_UUID])
 
 
 class InsoleLink:

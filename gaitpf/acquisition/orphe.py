@@ -44,10 +44,10 @@ import numpy as np
 from ..errors import AcquisitionError, DeviceError
 from ..model import SIDES
 from . import orphe_protocol as O
-from .ble_link import _NO_BLUETOOTH
+from .ble_link import scan_adverts
 from .clock import ClockMapper
 from .protocol import DecodedBlock, DecodeStats
-from .sequencing import FrameSequencer
+from .sequencing import FrameSequencer, sequence_block
 from .source import FrameBlock, LinkEvent, SourceStatus
 
 __all__ = ["OrpheAdvert", "scan_orphe", "OrpheSource", "CounterUnwrap"]
@@ -76,38 +76,16 @@ def _advert(device, adv) -> OrpheAdvert:
                        name=adv.local_name or device.name)
 
 
+def _orphe_advert(device, adv) -> OrpheAdvert | None:
+    return _advert(device, adv) if O.is_orphe_advert(adv.service_uuids, adv.local_name or device.name) else None
+
+
 async def discover_orphe(timeout_s: float, *, wanted: set[str] | None = None) -> dict:
     """Scan up to ``timeout_s`` (less once every ``wanted`` address was seen).
 
     Returns ``{address: (BLEDevice, OrpheAdvert)}``.
     """
-    from bleak import BleakScanner
-    from bleak.exc import BleakError
-
-    found: dict = {}
-    done = asyncio.Event()
-
-    def on_advert(device, adv) -> None:
-        if O.is_orphe_advert(adv.service_uuids, adv.local_name or device.name):
-            found[device.address.upper()] = (device, _advert(device, adv))
-            if wanted and wanted <= found.keys():
-                done.set()
-
-    try:
-        scanner = BleakScanner(detection_callback=on_advert)
-        await scanner.start()
-    except (BleakError, OSError, EOFError) as exc:
-        raise DeviceError(_NO_BLUETOOTH.format(f"{type(exc).__name__}: {exc}")) from exc
-    try:
-        await asyncio.wait_for(done.wait(), timeout_s)
-    except asyncio.TimeoutError:
-        pass
-    finally:
-        try:
-            await scanner.stop()
-        except (BleakError, OSError, EOFError) as exc:
-            log.warning("stopping the BLE scan failed: %s", exc)
-    return found
+    return await scan_adverts(timeout_s, _orphe_advert, wanted=wanted)
 
 
 async def scan_orphe(timeout_s: float = 5.0) -> list[OrpheAdvert]:
@@ -374,22 +352,9 @@ class OrpheSource:
             battery_pct=np.full(n, np.nan, np.float32), imu=None,
             counter=(first[:, None] + np.arange(spp)).ravel(), values=dec.pressure.reshape(-1, O.N_PRESSURE),
             packet_index=np.repeat(dec.source_index, spp), stats=DecodeStats(ok=n))
-        res = st.sequencer.process(blk)
-        if res.reset:
-            st.clock.reset()
         host = self._host_s(t_mono)
-        st.clock.add(res.packet_counter, host[dec.source_index], n_frames=blk.n_frames)
-        out: list = []
-        for gap in res.gaps:
-            start_s, end_s = st.clock.map(np.array([gap.first_missing_counter, gap.end_counter]))
-            out.append(LinkEvent(side, "gap", float(host[-1]), {
-                "n_frames": gap.n_missing, "kind": gap.kind, "first_missing_counter": gap.first_missing_counter,
-                "start_s": float(start_s), "end_s": float(end_s)}))
-        self._status.lost_frames[side] = st.sequencer.frames_lost
-        self._status.gaps[side] = st.sequencer.gaps
-        self._status.clock_residual_ms[side] = st.clock.residual_ms
+        res, out = sequence_block(side, st.sequencer, st.clock, blk, host, self._status)
         if res.n_frames:
-            self._status.frames[side] += res.n_frames
             out.append(FrameBlock(
                 side=side, values=res.values.astype(np.float32), sample_counter=res.counter,
                 device_time_s=res.counter / self.sampling_rate_hz, host_time_s=host[res.packet_index],

@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..model import QUALITY_GAP_BEFORE
 from .protocol import DecodedBlock
 
-__all__ = ["Gap", "SequencedFrames", "FrameSequencer"]
+__all__ = ["Gap", "SequencedFrames", "FrameSequencer", "sequence_block"]
 
 log = logging.getLogger(__name__)
 _MOD, _HALF = 1 << 32, 1 << 31
@@ -248,3 +249,51 @@ def _concat(parts: list[SequencedFrames]) -> SequencedFrames:
         np.logical_or.reduce([p.keep for p in parts]), np.zeros(0, np.int64),
         [g for p in parts for g in p.gaps], sum(p.n_duplicates for p in parts),
         sum(p.n_late for p in parts), any(p.reset for p in parts))
+
+
+def sequence_block(side: str, sequencer: FrameSequencer, clock: Any, blk: DecodedBlock, host_s: np.ndarray,
+                   status: Any) -> tuple[SequencedFrames, list]:
+    """Sequence one decoded block of a packet-based insole and feed its device clock.
+
+    The steps every packet-counter device shares (gaitpf insoles, ORPHE INSOLE): order and
+    de-duplicate the frames, reset the clock mapping after a device reset, add the packets'
+    arrival times to the clock fit, turn the sequencer's gaps into ``"gap"`` link events with
+    their start/end on the recording's time base, and update the per-side counters of
+    ``status`` (lost frames, gaps, clock residual, frames).
+
+    Parameters
+    ----------
+    side : str
+        ``"left"`` or ``"right"``.
+    sequencer : FrameSequencer
+    clock : gaitpf.acquisition.clock.ClockMapper
+    blk : DecodedBlock
+        At least one packet.
+    host_s : ndarray
+        Host arrival time of each received packet, s (indexed by ``blk.source_index``).
+    status : gaitpf.acquisition.source.SourceStatus
+        Updated in place.
+
+    Returns
+    -------
+    (SequencedFrames, list of LinkEvent)
+        The frames to emit (build the ``FrameBlock`` from them; ``clock.map(res.counter)``
+        gives their time) and the gap events, in that order of importance.
+    """
+    from .source import LinkEvent
+
+    res = sequencer.process(blk)
+    if res.reset:
+        clock.reset()
+    clock.add(res.packet_counter, host_s[blk.source_index], n_frames=blk.n_frames)
+    events = []
+    for gap in res.gaps:
+        start_s, end_s = clock.map(np.array([gap.first_missing_counter, gap.end_counter]))
+        events.append(LinkEvent(side, "gap", float(host_s[-1]), {
+            "n_frames": gap.n_missing, "kind": gap.kind, "first_missing_counter": gap.first_missing_counter,
+            "start_s": float(start_s), "end_s": float(end_s)}))
+    status.lost_frames[side] = sequencer.frames_lost
+    status.gaps[side] = sequencer.gaps
+    status.clock_residual_ms[side] = clock.residual_ms
+    status.frames[side] += res.n_frames
+    return res, events
