@@ -11,7 +11,8 @@ Prints:
 * driver CPU per recording: user + system CPU time of the batch driver process itself
   (``resource.getrusage(RUSAGE_SELF)``, all its threads) over the run, divided by the number
   of recordings (goal ≤ 1 ms); with ``--jobs 1`` the driver runs the analyses itself, so the
-  figure is only meaningful for the pool and Dask runs;
+  figure is only meaningful for the pool and Dask runs; "partitions only" runs skip the
+  consolidated tables (``consolidate_max=0``, as for archives over 2000 recordings);
 * every figure is repeated ``--repeat`` times (the machine is shared): ranges are printed;
 * ratio of the batch time (``--jobs 1``) to the time of just reading every file (goal ≤ 1.5);
 * peak memory (RSS, measured with psutil in a subprocess, plus the kernel's ru_maxrss) of
@@ -85,7 +86,7 @@ CLUSTER = r"""
 import sys, time
 from dask.distributed import LocalCluster
 with LocalCluster(processes=True, n_workers=int(sys.argv[1]), threads_per_worker=1, host="127.0.0.1",
-                  dashboard_address=None) as c:
+                  dashboard_address=":0") as c:
     print(c.scheduler_address, flush=True)
     sys.stdin.read()  # until the benchmark closes our stdin
 """
@@ -126,7 +127,12 @@ def bench_batch(work: Path, n: int, duration_s: float, repeat: int, dask: bool) 
         cluster = subprocess.Popen([sys.executable, "-c", CLUSTER, "2"], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, text=True)
         address = cluster.stdout.readline().strip()
+    import inspect
+
     runs = [("jobs 1", {"jobs": 1}), ("jobs 2", {"jobs": 2})] + ([("dask 2", {"scheduler": address})] if dask else [])
+    if "consolidate_max" in inspect.signature(run_batch).parameters:  # partitioned outputs only
+        runs += [("jobs 2 partitions only", {"jobs": 2, "consolidate_max": 0})]
+        runs += [("dask 2 partitions only", {"scheduler": address, "consolidate_max": 0})] if dask else []
     try:
         for _ in range(repeat):
             for label, kw in runs:
@@ -173,14 +179,15 @@ def main() -> None:
         r = bench_batch(work, args.n, args.duration, args.repeat, not args.no_dask)
         n = r["n"]
         t1 = [w for w, _ in r["jobs 1"]]
-        for label in [k for k in ("jobs 1", "jobs 2", "dask 2", "cached jobs 2") if k in r]:
+        labels = ("jobs 1", "jobs 2", "dask 2", "jobs 2 partitions only", "dask 2 partitions only", "cached jobs 2")
+        for label in [k for k in labels if k in r]:
             walls, cpus = [w for w, _ in r[label]], [c for _, c in r[label]]
             line = (f"batch {label}: {_rng(walls, '.2f')} s for {n} recordings = "
                     f"{_rng([r['hours'] / w for w in walls], '.3f')} recording-h/s, "
                     f"{_rng([r['sensor_samples'] / w / 1e6 for w in walls], '.2f')} M sensor-samples/s, "
                     f"{_rng([n / w for w in walls], '.1f')} recordings/s; "
                     f"driver CPU {_rng([1e3 * c / n for c in cpus], '.2f')} ms/recording")
-            k = 2 if label in ("jobs 2", "dask 2") else 0
+            k = 2 if label.startswith(("jobs 2", "dask 2")) else 0
             if k:
                 line += f"; parallel efficiency vs jobs 1: {_rng([a / (k * b) for a in t1 for b in walls], '.2f')}"
             print(line)

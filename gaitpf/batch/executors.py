@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..errors import InputError
@@ -82,6 +82,9 @@ class _PoolExecutor:
         self.idle = False
         try:
             futures = {self.pool.submit(fn, item, **kwargs): label for item, label in zip(items, labels)}
+        except BrokenExecutor:  # a worker died in an earlier round: finish the (short) round here
+            self.idle = True
+            return _InProcess().map(fn, items, labels, **kwargs)
         except BaseException:
             self.close()
             raise

@@ -44,13 +44,13 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from .cache import ResultCache, params_json
 from .cache import CACHE_DIRNAME
-from .dataset import DATASET_TABLES, ID_COLUMNS, consolidate, finish_dataset, fingerprint, unify
+from .dataset import DATASET_TABLES, ID_COLUMNS, finish_dataset, fingerprint, unify
 from .discover import RecordingRef, discover, input_files
 from .executors import _Progress, open_executor, terminate_on_sigterm
-from .task import CHUNKED_THRESHOLD_BYTES, analyze_task, conform_task
+from .task import CHUNKED_THRESHOLD_BYTES, analyze_task, conform_task, consolidate_task
 
 __all__ = ["BatchReport", "run_batch", "analyze_task", "params_from_dict", "CHUNKED_THRESHOLD_BYTES", "ID_COLUMNS",
            "CONSOLIDATE_MAX"]
@@ -129,29 +129,18 @@ def _schedule_order(refs: list[RecordingRef]) -> list[RecordingRef]:
     return sorted(refs, key=lambda r: (-sizes[r.rel_path], r.rel_path))
 
 
-def _write_outputs(out: Path, report: BatchReport, unified: dict[str, Any], csv: bool, consolidated: bool) -> list[str]:
-    """Consolidated tables (or the removal of stale ones) and the failures table."""
-    import pyarrow.parquet as pq
-
+def _write_outputs(out: Path, report: BatchReport, consolidated: list[str], csv: bool) -> list[str]:
+    """Remove stale consolidated tables; write the failures table. Returns the output names."""
     from ..io.atomic import atomic_path
 
     written = [f"{name}/" for name in DATASET_TABLES]
     for name in DATASET_TABLES:
         files = [out / f"{name}.parquet", out / f"{name}.csv"]
-        if not consolidated:  # a consolidated copy of an earlier run would now be stale
-            for f in files:
+        keep = [f for f, wanted in zip(files, (name in consolidated, name in consolidated and csv)) if wanted]
+        for f in files:
+            if f not in keep:  # a consolidated copy of an earlier run would now be stale
                 f.unlink(missing_ok=True)
-            continue
-        table = consolidate(out, name, unified[name])
-        with atomic_path(files[0]) as tmp:
-            pq.write_table(table, tmp)
-        written.append(files[0].name)
-        if csv:
-            with atomic_path(files[1]) as tmp:
-                table.to_pandas().to_csv(tmp, index=False)
-            written.append(files[1].name)
-        else:
-            files[1].unlink(missing_ok=True)
+        written += [f.name for f in keep]
     failures = pd.DataFrame(report.failures, columns=["path", "error", "reason"])
     with atomic_path(out / "failures.parquet") as tmp:
         failures.to_parquet(tmp, index=False)
@@ -275,6 +264,14 @@ def run_batch(
                     for lst in (report.computed, report.reused):
                         if res["rel_path"] in lst:
                             lst.remove(res["rel_path"])
+            finish_dataset(out, {part for part, _ in done.values()}, unified)
+            consolidated = []
+            if len(done) <= consolidate_max:  # small archive: single-file tables too, written by workers
+                items = [(name, unified[name]) for name in DATASET_TABLES]
+                for res in executor.map(consolidate_task, items, list(DATASET_TABLES), out_dir=str(out), csv=csv):
+                    if res["status"] == "failed":
+                        raise OutputError(res["reason"])
+                    consolidated.append(res["rel_path"])
         finally:
             if progress is not None:
                 progress.close()
@@ -283,8 +280,7 @@ def run_batch(
     report.failures.sort(key=lambda f: f["path"])
     report.computed.sort()
     report.reused.sort()
-    finish_dataset(out, {part for part, _ in done.values()}, unified)
-    report.outputs = _write_outputs(out, report, unified, csv, consolidated=len(done) <= consolidate_max)
+    report.outputs = _write_outputs(out, report, consolidated, csv)
     report.elapsed_s = time.perf_counter() - start
     from ..io.atomic import atomic_path
 

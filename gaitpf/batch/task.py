@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -27,11 +28,11 @@ from ..errors import GaitpfError
 from ..io.guard import printable
 from .cache import (CACHE_DIRNAME, TABLES, cache_key, flatten_summary, hash_files, params_hash, params_json, to_arrow,
                     write_entry)
-from .dataset import (ID_COLUMNS, conform_partitions, natural_fingerprints, partition_fingerprints, partition_name,
+from .dataset import (ID_COLUMNS, conform_partitions, consolidate, natural_fingerprints, partition_fingerprints, partition_name,
                       write_partitions)
 from .discover import RecordingRef, input_files
 
-__all__ = ["analyze_task", "conform_task", "CHUNKED_THRESHOLD_BYTES"]
+__all__ = ["analyze_task", "conform_task", "consolidate_task", "CHUNKED_THRESHOLD_BYTES"]
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,33 @@ def conform_task(item: tuple[str, str, dict[str, Any]], out_dir: str) -> dict[st
                 "reason": printable(f"cannot rewrite its output partitions: {type(exc).__name__}: {exc}"),
                 "task_s": time.perf_counter() - start}
     return {"status": "ok", "rel_path": rel_path, "task_s": time.perf_counter() - start}
+
+
+def consolidate_task(item: tuple[str, Any], out_dir: str, csv: bool) -> dict[str, Any]:
+    """Write the consolidated ``OUT/<table>.parquet`` (and ``.csv``) from its partitions (runs in a worker).
+
+    ``item`` is ``(table name, dataset schema)``. Never raises: a failure comes back as
+    ``status="failed"`` with the reason.
+    """
+    table_name, schema = item
+    import pyarrow.parquet as pq
+
+    from ..io.atomic import atomic_path
+
+    start = time.perf_counter()
+    out = Path(out_dir)
+    try:
+        table = consolidate(out, table_name, schema)
+        with atomic_path(out / f"{table_name}.parquet") as tmp:
+            pq.write_table(table, tmp)
+        if csv:
+            with atomic_path(out / f"{table_name}.csv") as tmp:
+                table.to_pandas().to_csv(tmp, index=False)
+    except Exception as exc:  # noqa: BLE001 -- reported, never raised
+        return {"status": "failed", "rel_path": table_name, "error": type(exc).__name__,
+                "reason": printable(f"cannot write {table_name}.parquet: {type(exc).__name__}: {exc}"),
+                "task_s": time.perf_counter() - start}
+    return {"status": "ok", "rel_path": table_name, "task_s": time.perf_counter() - start}
 
 
 def _entry_schemas(cache_dir: str, key: str) -> dict[str, Any]:
