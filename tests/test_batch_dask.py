@@ -82,10 +82,14 @@ def test_same_bytes_for_every_executor_and_order(archive: Path, local_out: Path,
     again = run_batch(archive, tmp_path / "dask", scheduler=cluster.scheduler_address)
     assert again.n_reused == N_GOOD and again.n_computed == 0
     assert again.executor.startswith("dask:tcp://127.0.0.1")
+    from gaitpf.batch.executors import _DaskExecutor
+
+    monkeypatch.setattr(_DaskExecutor, "chunk_size", lambda self, n: 4)  # several recordings per Dask task
+    assert run_batch(archive, tmp_path / "dask4", scheduler=cluster.scheduler_address).n_computed == N_GOOD
     run_batch(archive, tmp_path / "one", jobs=1)
     monkeypatch.setattr(batch_runner, "_schedule_order", lambda refs: random.Random(3).sample(refs, len(refs)))
     run_batch(archive, tmp_path / "shuffled", jobs=1)
-    for name in ("dask", "one", "shuffled"):
+    for name in ("dask", "dask4", "one", "shuffled"):
         got = _files(tmp_path / name)
         assert sorted(got) == sorted(expected), name
         assert [n for n in expected if got[n] != expected[n]] == [], name
@@ -114,7 +118,8 @@ def test_partitions_read_as_one_table_everywhere(local_out: Path) -> None:
         assert list(consolidated.columns[:7]) == list(ID_COLUMNS)
         assert consolidated[list(ID_COLUMNS)].notna().all().all()
     summary = pd.read_parquet(local_out / "summary")
-    assert sorted(summary["path"]) == sorted(["imports/control1.hea"] + [f"recordings/S{i}/1/walk.h5" for i in range(4)])
+    expected = ["imports/control1.hea"] + [f"recordings/S{i}/1/walk.h5" for i in range(4)]
+    assert sorted(summary["path"]) == expected
     strides = pd.read_parquet(local_out / "strides")
     assert strides.loc[strides["path"] == "imports/control1.hea", "peak_force_1_n"].isna().all()
     assert strides.loc[strides["path"] != "imports/control1.hea", "peak_force_1_au"].isna().all()

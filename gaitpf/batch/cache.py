@@ -12,8 +12,9 @@ A result is reused when three things are unchanged:
 The cache key is the BLAKE2b of the three. Each entry is a folder ``OUT/.cache/<key>/``
 holding ``strides.parquet``, ``symmetry.parquet``, ``summary.parquet`` and ``meta.json``;
 it is written (by the worker that analyzed the recording, :func:`write_entry`) to a
-temporary folder first and renamed into place, so an entry is either complete or absent (a batch killed mid-way leaves no half entry). Renaming or moving a
-recording inside the archive keeps its entry (the key does not depend on the path).
+temporary folder first and renamed into place, so an entry is either complete or absent
+(a batch killed mid-way leaves no half entry). Renaming or moving a recording inside
+the archive keeps its entry (the key does not depend on the path).
 """
 from __future__ import annotations
 

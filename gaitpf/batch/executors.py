@@ -132,12 +132,21 @@ def terminate_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
+#: Most recordings in one Dask task (see :meth:`_DaskExecutor.chunk_size`).
+DASK_CHUNK_MAX = 16
+
+
+def _run_chunk(items: list[Any], fn: Callable[..., Any], **kwargs: Any) -> list[Any]:
+    """One Dask task: ``fn`` over a few items (each result a small status record)."""
+    return [fn(item, **kwargs) for item in items]
+
+
 class _DaskExecutor:
     """Tasks on a Dask cluster: each carries a path (the small ``RecordingRef``), not data.
 
-    ``client.map`` submits a round in one message; the results (small status records)
-    come back in batches (``as_completed(..., with_results=True)``), each future released
-    once read. :meth:`close` cancels the tasks not yet done (an interrupted driver
+    ``client.map`` submits a round in one message, a few recordings per task
+    (:meth:`chunk_size`); the results (small status records) come back in batches
+    (``as_completed(..., with_results=True)``), each future released once read. :meth:`close` cancels the tasks not yet done (an interrupted driver
     leaves nothing queued on the cluster; a task already running finishes its recording).
     """
 
@@ -154,16 +163,28 @@ class _DaskExecutor:
         self.futures: list[Any] = []
 
     def map(self, fn: Callable[..., Any], items: list[Any], labels: list[str], **kwargs: Any) -> Iterator[Any]:
-        self.futures = self.client.map(fn, items, pure=False, **kwargs) if items else []
-        by_key = {f.key: label for f, label in zip(self.futures, labels)}
+        size = self.chunk_size(len(items))
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        self.futures = self.client.map(_run_chunk, chunks, fn=fn, pure=False, **kwargs) if chunks else []
+        by_key = {f.key: labels[i * size:(i + 1) * size] for i, f in enumerate(self.futures)}
         return self._results(self.futures, by_key)
 
-    def _results(self, futures: list[Any], by_key: dict[Any, str]) -> Iterator[Any]:
+    def chunk_size(self, n_items: int) -> int:
+        """Items per Dask task: about 4 tasks per worker thread, at most :data:`DASK_CHUNK_MAX` items.
+
+        Each Dask task costs the driver's client ~2 ms of CPU (measured on 2 cores:
+        ``benchmarks/bench_batch.py``); a few recordings per task divide that, while
+        enough tasks remain for the scheduler to balance the load.
+        """
+        n_threads = max(1, sum(self.client.nthreads().values()))
+        return max(1, min(DASK_CHUNK_MAX, n_items // (4 * n_threads)))
+
+    def _results(self, futures: list[Any], by_key: dict[Any, list[str]]) -> Iterator[Any]:
         for fut, res in self.distributed.as_completed(futures, with_results=True, raise_errors=False):
-            if isinstance(res, BaseException):  # worker lost, task killed
-                res = _died(by_key[fut.key], "Dask task failed", res)
+            if isinstance(res, BaseException):  # worker lost, task killed: each of its items failed
+                res = [_died(label, "Dask task failed", res) for label in by_key[fut.key]]
             fut.release()
-            yield res
+            yield from res
 
     def close(self) -> None:
         try:

@@ -24,12 +24,14 @@ A failing recording (unreadable, corrupt, no walking...) never stops the batch: 
 task returns the reason, the failure is listed at the end and written to
 ``failures.parquet``/``failures.csv``. Failures are not cached; the next run retries them.
 
-With ``scheduler``, ROOT must be readable at the same path on every Dask worker
-(shared file system) and the workers need gaitpf installed (``gaitpf[cluster]``).
+With ``scheduler``, ROOT and OUT must be at the same paths on every Dask worker
+(shared file system: the workers write the results) and the workers need gaitpf
+installed (``gaitpf[cluster]``); see ``docs/batch.md``.
 
-This module drives the batch (:func:`run_batch`, :class:`BatchReport`). The per-recording task is :func:`gaitpf.batch.task.analyze_task`
-and the executors and progress display are in :mod:`gaitpf.batch.executors`;
-``analyze_task`` and ``CHUNKED_THRESHOLD_BYTES`` are re-exported here.
+This module drives the batch (:func:`run_batch`, :class:`BatchReport`). The tasks are in
+:mod:`gaitpf.batch.task`, the output datasets in :mod:`gaitpf.batch.dataset`, the
+executors and progress display in :mod:`gaitpf.batch.executors`; ``analyze_task`` and
+``CHUNKED_THRESHOLD_BYTES`` are re-exported here.
 """
 from __future__ import annotations
 

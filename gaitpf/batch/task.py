@@ -28,8 +28,8 @@ from ..errors import GaitpfError
 from ..io.guard import printable
 from .cache import (CACHE_DIRNAME, TABLES, cache_key, flatten_summary, hash_files, params_hash, params_json, to_arrow,
                     write_entry)
-from .dataset import (ID_COLUMNS, conform_partitions, consolidate, natural_fingerprints, partition_fingerprints, partition_name,
-                      write_partitions)
+from .dataset import (ID_COLUMNS, conform_partitions, consolidate, natural_fingerprints, partition_fingerprints,
+                      partition_name, write_partitions)
 from .discover import RecordingRef, input_files
 
 __all__ = ["analyze_task", "conform_task", "consolidate_task", "CHUNKED_THRESHOLD_BYTES"]
