@@ -194,3 +194,27 @@ def test_interrupted_dask_batch_leaves_nothing_queued(archive: Path, cluster, tm
         assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
         assert len(client.scheduler_info()["workers"]) == 2  # the cluster's workers carry on
     assert len(list((out / "summary").glob("part-1-*"))) < 12
+
+
+def test_read_deadline_holds_on_a_dask_worker(cluster, tmp_path: Path) -> None:
+    """The per-recording read deadline (a child process of the worker, killed on expiry)
+    works inside a Dask worker as in a pool worker, and leaves no process behind."""
+    from dask.distributed import Client
+
+    from gaitpf.errors import ReadTimeoutError
+    from gaitpf.io.guard import run_isolated
+
+    p = str(tmp_path / "hangs.h5")
+    with Client(cluster.scheduler_address) as client:
+        start = time.monotonic()
+        fut = client.submit(run_isolated, time.sleep, 3600, timeout_s=1.0, path=p, what="checking", pure=False)
+        exc = fut.exception(timeout=60)
+        assert isinstance(exc, ReadTimeoutError) and "hangs.h5: checking did not finish within 1 s" in str(exc)
+        assert time.monotonic() - start < 30
+
+        def children() -> int:
+            import psutil
+
+            return len(psutil.Process().children(recursive=True))
+
+        assert set(client.run(children).values()) == {0}
