@@ -146,8 +146,9 @@ class _DaskExecutor:
 
     ``client.map`` submits a round in one message, a few recordings per task
     (:meth:`chunk_size`); the results (small status records) come back in batches
-    (``as_completed(..., with_results=True)``), each future released once read. :meth:`close` cancels the tasks not yet done (an interrupted driver
-    leaves nothing queued on the cluster; a task already running finishes its recording).
+    (``as_completed(..., with_results=True)``), each future released once read.
+    :meth:`close` cancels the tasks not yet done (an interrupted driver leaves nothing
+    queued on the cluster; a task already running finishes its recordings).
     """
 
     parallel = True
