@@ -3,8 +3,20 @@
 Prints:
 
 * throughput on N generated recordings (default 100 × 120 s, 2 × 16 sensors @ 100 Hz):
-  recording-hours per second and sensor-samples per second, with ``--jobs 1`` and ``--jobs 2``;
-* parallel efficiency ``T(jobs=1) / (2 · T(jobs=2))`` (goal ≥ 0.8 on 2 cores);
+  recording-hours per second and sensor-samples per second, with ``--jobs 1``, ``--jobs 2``
+  and a Dask cluster of 2 one-thread workers (a ``LocalCluster`` started in another process,
+  as ``dask scheduler``/``dask worker`` would be, so that its scheduler's CPU is not counted
+  as the driver's);
+* parallel efficiency ``T(jobs=1) / (k · T(k workers))`` (goal ≥ 0.8 on 2 cores);
+* driver CPU per recording: user + system CPU time of the batch driver process itself
+  (``resource.getrusage(RUSAGE_SELF)``, all its threads), as the slope between a run on
+  all N recordings and one on the first N/2 (an archive of links), so that fixed costs
+  (starting the pool, connecting to the scheduler) do not count (goal ≤ 1 ms); also the
+  total over the N-recording run divided by N. With ``--jobs 1`` the driver runs the
+  analyses itself, so the figure is only meaningful for the pool and Dask runs;
+  "partitions only" runs skip the consolidated tables (``consolidate_max=0``, as for
+  archives over 2000 recordings);
+* every figure is repeated ``--repeat`` times (the machine is shared): ranges are printed;
 * ratio of the batch time (``--jobs 1``) to the time of just reading every file (goal ≤ 1.5);
 * peak memory (RSS, measured with psutil in a subprocess, plus the kernel's ru_maxrss) of
   the chunked analysis of a 10-hour 2 × 16 @ 100 Hz and a 1-hour 2 × 1000-sensel @ 100 Hz
@@ -13,7 +25,7 @@ Prints:
 Usage::
 
     python benchmarks/bench_batch.py [--n 100] [--duration 120] [--dir DIR] [--skip-memory]
-        [--memory-hours 10] [--sensel-hours 1]
+        [--repeat 3] [--no-dask] [--memory-hours 10] [--sensel-hours 1]
 """
 from __future__ import annotations
 
@@ -73,7 +85,28 @@ def _generate(path: Path, duration_s: float, n_sensors: int) -> float:
     return time.perf_counter() - t
 
 
-def bench_batch(work: Path, n: int, duration_s: float) -> dict:
+CLUSTER = r"""
+import sys, time
+from dask.distributed import LocalCluster
+with LocalCluster(processes=True, n_workers=int(sys.argv[1]), threads_per_worker=1, host="127.0.0.1",
+                  dashboard_address=":0") as c:
+    print(c.scheduler_address, flush=True)
+    sys.stdin.read()  # until the benchmark closes our stdin
+"""
+
+
+def _cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _timed(run_batch, root: Path, out: Path, **kw) -> tuple[float, float, object]:
+    t, c = time.perf_counter(), _cpu_s()
+    rep = run_batch(root, out, quiet=True, **kw)
+    return time.perf_counter() - t, _cpu_s() - c, rep
+
+
+def bench_batch(work: Path, n: int, duration_s: float, repeat: int, dask: bool) -> dict:
     from gaitpf.batch import run_batch
     from gaitpf.cli.cmd_simulate import write_simulation
     from gaitpf.io import read_recording
@@ -91,20 +124,48 @@ def bench_batch(work: Path, n: int, duration_s: float) -> dict:
     t = time.perf_counter()
     for f in files:
         read_recording(f)
-    t_read = time.perf_counter() - t
-    res = {"n": n, "read_s": t_read}
-    for jobs in (1, 2):
-        out = work / f"out{jobs}"
-        t = time.perf_counter()
-        rep = run_batch(root, out, jobs=jobs, force=True, quiet=True)
-        res[f"jobs{jobs}_s"] = time.perf_counter() - t
-        res["hours"], res["sensor_samples"] = rep.recording_hours, rep.sensor_samples
-        assert rep.n_failed == 0 and rep.n_computed == n
-    t = time.perf_counter()
-    rep = run_batch(root, work / "out2", jobs=2, quiet=True)
-    res["rerun_cached_s"] = time.perf_counter() - t
-    assert rep.n_reused == n
+    res: dict = {"n": n, "read_s": [time.perf_counter() - t]}
+    half = work / "archive_half"  # the first n // 2 recordings, as links
+    for f in files[: n // 2]:
+        link = half / f.relative_to(root)
+        if not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(f)
+    cluster = None
+    if dask:
+        cluster = subprocess.Popen([sys.executable, "-c", CLUSTER, "2"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+        address = cluster.stdout.readline().strip()
+    import inspect
+
+    runs = [("jobs 1", {"jobs": 1}), ("jobs 2", {"jobs": 2})] + ([("dask 2", {"scheduler": address})] if dask else [])
+    if "consolidate_max" in inspect.signature(run_batch).parameters:  # partitioned outputs only
+        runs += [("jobs 2 partitions only", {"jobs": 2, "consolidate_max": 0})]
+        runs += [("dask 2 partitions only", {"scheduler": address, "consolidate_max": 0})] if dask else []
+    try:
+        for _ in range(repeat):
+            for label, kw in runs:
+                wall_h, cpu_h, _ = _timed(run_batch, half, work / "out_half", force=True, **kw)
+                wall, cpu, rep = _timed(run_batch, root, work / "out", force=True, **kw)
+                assert rep.n_failed == 0 and rep.n_computed == n, rep
+                res.setdefault(label, []).append((wall, cpu))
+                res.setdefault(label + " slope", []).append((cpu - cpu_h) / (n - n // 2))
+                res["hours"], res["sensor_samples"] = rep.recording_hours, rep.sensor_samples
+            wall_h, cpu_h, _ = _timed(run_batch, half, work / "out_half", jobs=2)
+            wall, cpu, rep = _timed(run_batch, root, work / "out", jobs=2)
+            assert rep.n_reused == n
+            res.setdefault("cached jobs 2", []).append((wall, cpu))
+            res.setdefault("cached jobs 2 slope", []).append((cpu - cpu_h) / (n - n // 2))
+    finally:
+        if cluster is not None:
+            cluster.stdin.close()
+            cluster.wait(timeout=60)
     return res
+
+
+def _rng(values: list[float], fmt: str) -> str:
+    lo, hi = min(values), max(values)
+    return format(lo, fmt) if format(lo, fmt) == format(hi, fmt) else f"{format(lo, fmt)}–{format(hi, fmt)}"
 
 
 def main() -> None:
@@ -113,6 +174,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=120.0)
     ap.add_argument("--dir", type=Path, default=None, help="work folder (kept; default: a temporary one)")
     ap.add_argument("--skip-batch", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3, help="repetitions of each batch run (ranges printed)")
+    ap.add_argument("--no-dask", action="store_true", help="no Dask cluster run")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--memory-hours", type=float, default=10.0, help="duration of the 2 x 16 recording, h")
     ap.add_argument("--sensel-hours", type=float, default=1.0, help="duration of the 2 x 1000 recording, h")
@@ -126,16 +189,25 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
     print(f"cores: {os.cpu_count()}, work folder: {work}")
     if not args.skip_batch:
-        r = bench_batch(work, args.n, args.duration)
-        for jobs in (1, 2):
-            s = r[f"jobs{jobs}_s"]
-            print(f"batch --jobs {jobs}: {s:.2f} s for {r['n']} recordings = {r['hours'] / s:.3f} recording-h/s, "
-                  f"{r['sensor_samples'] / s / 1e6:.2f} M sensor-samples/s, {r['n'] / s:.1f} recordings/s")
-        eff = r["jobs1_s"] / (2 * r["jobs2_s"])
-        ratio = r["jobs1_s"] / r["read_s"]
-        print(f"parallel efficiency jobs 2 vs 1: {eff:.2f} (goal >= 0.80)")
-        print(f"just reading every file: {r['read_s']:.2f} s; batch/read ratio (jobs 1): {ratio:.2f} (goal <= 1.5)")
-        print(f"re-run with everything cached: {r['rerun_cached_s']:.2f} s")
+        r = bench_batch(work, args.n, args.duration, args.repeat, not args.no_dask)
+        n = r["n"]
+        t1 = [w for w, _ in r["jobs 1"]]
+        labels = ("jobs 1", "jobs 2", "dask 2", "jobs 2 partitions only", "dask 2 partitions only", "cached jobs 2")
+        for label in [k for k in labels if k in r]:
+            walls, cpus = [w for w, _ in r[label]], [c for _, c in r[label]]
+            line = (f"batch {label}: {_rng(walls, '.2f')} s for {n} recordings = "
+                    f"{_rng([r['hours'] / w for w in walls], '.3f')} recording-h/s, "
+                    f"{_rng([r['sensor_samples'] / w / 1e6 for w in walls], '.2f')} M sensor-samples/s, "
+                    f"{_rng([n / w for w in walls], '.1f')} recordings/s; "
+                    f"driver CPU {_rng([1e3 * c for c in r[label + ' slope']], '.2f')} ms/recording (slope; "
+                    f"total/N {_rng([1e3 * c / n for c in cpus], '.2f')})")
+            k = 2 if label.startswith(("jobs 2", "dask 2")) else 0
+            if k:
+                line += f"; parallel efficiency vs jobs 1: {_rng([a / (k * b) for a in t1 for b in walls], '.2f')}"
+            print(line)
+        t_read = r["read_s"][0]
+        print(f"just reading every file: {t_read:.2f} s; "
+              f"batch/read ratio (jobs 1): {_rng([t / t_read for t in t1], '.2f')}")
     if not args.skip_memory:
         for hours, sensors in ((args.memory_hours, 16), (args.sensel_hours, 1000)):
             path = work / f"long_{hours:g}h_{sensors}.h5"

@@ -11,9 +11,10 @@ A result is reused when three things are unchanged:
 
 The cache key is the BLAKE2b of the three. Each entry is a folder ``OUT/.cache/<key>/``
 holding ``strides.parquet``, ``symmetry.parquet``, ``summary.parquet`` and ``meta.json``;
-it is written to a temporary folder first and renamed into place, so an entry is either
-complete or absent (a batch killed mid-way leaves no half entry). Renaming or moving a
-recording inside the archive keeps its entry (the key does not depend on the path).
+it is written (by the worker that analyzed the recording, :func:`write_entry`) to a
+temporary folder first and renamed into place, so an entry is either complete or absent
+(a batch killed mid-way leaves no half entry). Renaming or moving a recording inside
+the archive keeps its entry (the key does not depend on the path).
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ __all__ = [
     "cache_key",
     "flatten_summary",
     "ResultCache",
+    "write_entry",
     "to_arrow",
     "arrow_to_pandas",
 ]
@@ -152,6 +154,42 @@ def arrow_to_pandas(table: Any) -> pd.DataFrame:
     return arrow_table_to_pandas(table)
 
 
+def write_entry(root: str | os.PathLike[str], key: str, tables: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """Write one entry of the cache folder ``root`` atomically (temporary folder, then rename).
+
+    Runs in the batch workers: each writes the entries of the recordings it analyzed.
+    ``tables`` maps each of :data:`TABLES` to a DataFrame or to its :func:`to_arrow`
+    conversion.
+
+    Returns
+    -------
+    dict
+        ``{table: pyarrow.Table}``: the tables exactly as written (and as
+        :meth:`ResultCache.load_arrow` would read them back).
+    """
+    import pyarrow.parquet as pq
+
+    root = Path(root)
+    dest = root / key
+    arrow = {name: to_arrow(tables[name]) if isinstance(tables[name], pd.DataFrame) else tables[name]
+             for name in TABLES}
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
+        try:
+            for name in TABLES:
+                pq.write_table(arrow[name], tmp / f"{name}.parquet")
+            (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True, default=str))
+            if dest.exists():  # a concurrent run finished the same entry first
+                shutil.rmtree(dest, ignore_errors=True)
+            os.replace(tmp, dest)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(f"{dest}: cannot write the cached result ({exc.strerror or exc})") from exc
+    return arrow
+
+
 class ResultCache:
     """The per-recording result store in ``OUT/.cache/``.
 
@@ -195,38 +233,8 @@ class ResultCache:
         return (self.root / key / "meta.json").is_file()
 
     def save(self, key: str, tables: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
-        """Write one entry atomically (temporary folder, then rename).
-
-        ``tables`` maps each of :data:`TABLES` to a DataFrame or to its
-        :func:`to_arrow` conversion (as the batch workers send them).
-
-        Returns
-        -------
-        dict
-            ``{table: pyarrow.Table}``: the tables exactly as written (and as
-            :meth:`load_arrow` would read them back), so a caller holding them need
-            not re-read the entry.
-        """
-        import pyarrow.parquet as pq
-
-        dest = self.root / key
-        arrow = {name: to_arrow(tables[name]) if isinstance(tables[name], pd.DataFrame) else tables[name]
-                 for name in TABLES}
-        try:
-            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=self.root))
-            try:
-                for name in TABLES:
-                    pq.write_table(arrow[name], tmp / f"{name}.parquet")
-                (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True, default=str))
-                if dest.exists():  # a concurrent run finished the same entry first
-                    shutil.rmtree(dest, ignore_errors=True)
-                os.replace(tmp, dest)
-            finally:
-                if tmp.exists():
-                    shutil.rmtree(tmp, ignore_errors=True)
-        except OSError as exc:
-            raise OutputError(f"{dest}: cannot write the cached result ({exc.strerror or exc})") from exc
-        return arrow
+        """Write one entry atomically (:func:`write_entry`); return its Arrow tables."""
+        return write_entry(self.root, key, tables, meta)
 
     def load(self, key: str) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
         """Read one entry: ``({table: DataFrame}, meta)``."""

@@ -5,25 +5,33 @@
     report = run_batch("archive/", "out/", jobs=4)            # local processes
     report = run_batch("archive/", "out/", scheduler="tcp://10.0.0.5:8786")   # Dask
 
-Every recording is one task: hash the input, return at once when its result is
-already in the cache (:mod:`gaitpf.batch.cache`), else read and analyze it (in bounded
-memory with :mod:`gaitpf.batch.chunked` when it is a large HDF5 file). The main process
-writes each new result into the cache as soon as it arrives, so an interrupted batch
-loses at most the recordings in flight. Once every task is done, the outputs are
-assembled from the cache in sorted path order: the same bytes whichever executor ran
-the tasks, in whatever order they finished.
+Every recording is one task, run by a worker (local process or Dask worker) that
+does all the work for it: hash the input, reuse the cached result
+(:mod:`gaitpf.batch.cache`) or read and analyze the recording (in bounded memory with
+:mod:`gaitpf.batch.chunked` when it is a large HDF5 file), write the cache entry and
+the recording's partitions of the output datasets (:mod:`gaitpf.batch.dataset`). The
+driver (this module) only schedules the tasks and receives a small status record per
+recording (ok / reused / failed with the reason, timings), so its own work per
+recording is constant and small (see ``benchmarks/bench_batch.py``); an interrupted
+batch loses at most the recordings in flight. After the last task the driver deletes
+the partitions of recordings no longer in the archive, writes each dataset's schema
+file and, for archives of at most ``consolidate_max`` recordings, the consolidated
+tables ``strides.parquet``, ``symmetry.parquet`` and ``summary.parquet``. Partitions
+and consolidated tables are the same bytes whichever executor ran the tasks, in
+whatever order they finished.
 
 A failing recording (unreadable, corrupt, no walking...) never stops the batch: the
 task returns the reason, the failure is listed at the end and written to
 ``failures.parquet``/``failures.csv``. Failures are not cached; the next run retries them.
 
-With ``scheduler``, ROOT must be readable at the same path on every Dask worker
-(shared file system) and the workers need gaitpf installed (``gaitpf[cluster]``).
+With ``scheduler``, ROOT and OUT must be at the same paths on every Dask worker
+(shared file system: the workers write the results) and the workers need gaitpf
+installed (``gaitpf[cluster]``); see ``docs/batch.md``.
 
-This module drives the batch (:func:`run_batch`, :class:`BatchReport`) and assembles
-and writes the outputs. The per-recording task is :func:`gaitpf.batch.task.analyze_task`
-and the executors and progress display are in :mod:`gaitpf.batch.executors`;
-``analyze_task`` and ``CHUNKED_THRESHOLD_BYTES`` are re-exported here.
+This module drives the batch (:func:`run_batch`, :class:`BatchReport`). The tasks are in
+:mod:`gaitpf.batch.task`, the output datasets in :mod:`gaitpf.batch.dataset`, the
+executors and progress display in :mod:`gaitpf.batch.executors`; ``analyze_task`` and
+``CHUNKED_THRESHOLD_BYTES`` are re-exported here.
 """
 from __future__ import annotations
 
@@ -35,23 +43,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import InputError
-from .cache import CACHE_DIRNAME, ResultCache, arrow_to_pandas, params_hash, params_json
+from ..errors import InputError, OutputError
+from .cache import ResultCache, params_json
+from .cache import CACHE_DIRNAME
+from .dataset import DATASET_TABLES, ID_COLUMNS, finish_dataset, fingerprint, unify
 from .discover import RecordingRef, discover, input_files
-from .executors import _dask, _local, _Progress, terminate_on_sigterm
-from .task import CHUNKED_THRESHOLD_BYTES, analyze_task
+from .executors import _Progress, open_executor, terminate_on_sigterm
+from .task import CHUNKED_THRESHOLD_BYTES, analyze_task, conform_task, consolidate_task
 
-__all__ = ["BatchReport", "run_batch", "analyze_task", "params_from_dict", "CHUNKED_THRESHOLD_BYTES", "ID_COLUMNS"]
+__all__ = ["BatchReport", "run_batch", "analyze_task", "params_from_dict", "CHUNKED_THRESHOLD_BYTES", "ID_COLUMNS",
+           "CONSOLIDATE_MAX"]
 
 log = logging.getLogger(__name__)
 
-#: Identity and provenance columns leading every output table.
-ID_COLUMNS: tuple[str, ...] = ("path", "subject_id", "session", "trial", "gaitpf_version", "params_hash", "input_hash")
-_SORT = {"strides": ["path", "side", "stride_no"], "symmetry": ["path", "metric"], "summary": ["path"]}
+#: Archives of at most this many analyzed recordings also get consolidated tables.
+CONSOLIDATE_MAX = 2000
 
 
 @dataclass
@@ -68,6 +77,7 @@ class BatchReport:
     sensor_samples: int = 0
     executor: str = "local"
     outputs: list[str] = field(default_factory=list)
+    worker_s: float = 0.0
 
     @property
     def n_computed(self) -> int:
@@ -92,7 +102,8 @@ class BatchReport:
             "n_reused": self.n_reused, "n_failed": self.n_failed, "computed": self.computed,
             "reused": self.reused, "failures": self.failures, "elapsed_s": self.elapsed_s,
             "recording_hours": self.recording_hours, "sensor_samples": self.sensor_samples,
-            "executor": self.executor, "outputs": self.outputs, "gaitpf_version": __version__,
+            "executor": self.executor, "outputs": self.outputs, "worker_s": self.worker_s,
+            "gaitpf_version": __version__,
         }
 
 
@@ -114,73 +125,35 @@ def params_from_dict(d: dict[str, Any] | None) -> Any:
         raise InputError(f"invalid analysis parameters: {exc}") from exc
 
 
-# --------------------------------------------------------------------------- assembly
-def _assemble(cache: ResultCache, done: list[tuple[RecordingRef, dict[str, Any]]], p_hash: str) -> dict[str, pd.DataFrame]:
-    """The output tables, from the cached results in sorted path order.
-
-    Works on the Arrow tables as stored in the cache (those just written are kept in
-    memory by the caller under ``res["arrow"]``, the others are read back), so the
-    result is the same whichever executor ran the tasks: each table is converted to
-    pandas once, not once per recording.
-    """
-    import pyarrow as pa
-
-    parts: dict[str, list[Any]] = {name: [] for name in _SORT}
-    for ref, res in sorted(done, key=lambda d: d[0].rel_path):
-        if "arrow" in res:
-            tables, meta = res["arrow"], res["meta"]
-        else:
-            tables, meta = cache.load_arrow(res["key"])
-        ids = ref.layout_ids or (str(meta["subject_id"]), str(meta["session"]), str(meta["trial"]))
-        lead = dict(zip(ID_COLUMNS, (ref.rel_path, *ids, meta["gaitpf_version"], p_hash, res["input_hash"])))
-        for name, table in tables.items():
-            if table.num_rows:
-                parts[name].append((lead, table))
-    out = {}
-    for name, items in parts.items():
-        table = _concat_with_ids(items, pa) if items else pd.DataFrame({c: pd.Series(dtype=object) for c in ID_COLUMNS})
-        keys = [k for k in _SORT[name] if k in table]
-        out[name] = table.sort_values(keys, kind="stable").reset_index(drop=True) if len(table) else table
-    return out
+def _schedule_order(refs: list[RecordingRef]) -> list[RecordingRef]:
+    """Largest first: the long recordings do not end up alone at the tail."""
+    sizes = {r.rel_path: sum(p.stat().st_size for p in input_files(r) if p.exists()) for r in refs}
+    return sorted(refs, key=lambda r: (-sizes[r.rel_path], r.rel_path))
 
 
-def _concat_with_ids(items: list[tuple[dict[str, str], Any]], pa: Any) -> pd.DataFrame:
-    """Stack per-recording Arrow tables, each led by its identity columns, into one DataFrame."""
-    schemas = {t.schema.remove_metadata() for _, t in items}
-    if len(schemas) == 1:  # the usual case: one Arrow concatenation, one conversion
-        n = [t.num_rows for _, t in items]
-        body_df = arrow_to_pandas(pa.concat_tables([t for _, t in items]))
-        front = pd.DataFrame({k: np.repeat(np.array([lead[k] for lead, _ in items], dtype=object), n)
-                              for k in ID_COLUMNS})
-        return pd.concat([front, body_df], axis=1)
-    frames = []  # columns or types differ between recordings: let pandas align them
-    for lead, t in items:
-        df = arrow_to_pandas(t)
-        front = pd.DataFrame({k: [v] * len(df) for k, v in lead.items()}, index=df.index)
-        frames.append(pd.concat([front, df], axis=1))
-    return pd.concat(frames, ignore_index=True)
-
-
-def _write(out_dir: Path, tables: dict[str, pd.DataFrame], csv: bool, p_json: str) -> list[str]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
+def _write_outputs(out: Path, report: BatchReport, consolidated: list[str], csv: bool) -> list[str]:
+    """Remove stale consolidated tables; write the failures table. Returns the output names."""
     from ..io.atomic import atomic_path
 
-    written = []
-    for name, table in tables.items():
-        dest = out_dir / f"{name}.parquet"
-        at = pa.Table.from_pandas(table, preserve_index=False)
-        at = at.replace_schema_metadata({**(at.schema.metadata or {}), b"gaitpf_version": __version__.encode(),
-                                         b"gaitpf_params": p_json.encode()})
-        with atomic_path(dest) as tmp:
-            pq.write_table(at, tmp)
-        written.append(dest.name)
-        if csv or name == "failures":
-            with atomic_path(out_dir / f"{name}.csv") as tmp:
-                table.to_csv(tmp, index=False)
-            written.append(f"{name}.csv")
-    return written
+    written = [f"{name}/" for name in DATASET_TABLES]
+    for name in DATASET_TABLES:
+        files = [out / f"{name}.parquet", out / f"{name}.csv"]
+        keep = [f for f, wanted in zip(files, (name in consolidated, name in consolidated and csv)) if wanted]
+        for f in files:
+            if f not in keep:  # a consolidated copy of an earlier run would now be stale
+                f.unlink(missing_ok=True)
+        written += [f.name for f in keep]
+    failures = pd.DataFrame(report.failures, columns=["path", "error", "reason"])
+    with atomic_path(out / "failures.parquet") as tmp:
+        failures.to_parquet(tmp, index=False)
+    with atomic_path(out / "failures.csv") as tmp:
+        failures.to_csv(tmp, index=False)
+    return written + ["failures.parquet", "failures.csv"]
+
+
+def _fail(report: BatchReport, res: dict[str, Any]) -> None:
+    report.failures.append({"path": res["rel_path"], "error": res["error"], "reason": res["reason"]})
+    log.info("%s: failed: %s", res["rel_path"], res["reason"])
 
 
 def run_batch(
@@ -194,6 +167,7 @@ def run_batch(
     quiet: bool = True,
     force: bool = False,
     chunked_threshold_bytes: int = CHUNKED_THRESHOLD_BYTES,
+    consolidate_max: int = CONSOLIDATE_MAX,
 ) -> BatchReport:
     """Analyze every recording under ``root`` and write the tidy outputs to ``out_dir``.
 
@@ -202,22 +176,28 @@ def run_batch(
     root : path-like
         Archive folder (searched recursively, see :func:`gaitpf.batch.discover.discover`).
     out_dir : path-like
-        Output folder (created): ``strides.parquet``, ``summary.parquet``,
-        ``symmetry.parquet``, ``failures.parquet``/``.csv``, ``batch_report.json`` and
-        the result cache ``.cache/``.
+        Output folder (created): the partitioned datasets ``strides/``, ``summary/``
+        and ``symmetry/`` (:mod:`gaitpf.batch.dataset`; each reads as one table with
+        ``pandas.read_parquet(OUT / "strides")``), their consolidated copies
+        ``strides.parquet``... (small archives), ``failures.parquet``/``.csv``,
+        ``batch_report.json`` and the result cache ``.cache/``.
     params : AnalysisParams, optional
     jobs : int, optional
         Local worker processes (default: all cores). Ignored with ``scheduler``.
     scheduler : str, optional
         Address of a running Dask distributed scheduler (``tcp://host:8786``).
     csv : bool
-        Also write ``strides.csv``, ``summary.csv`` and ``symmetry.csv``.
+        Also write ``strides.csv``, ``summary.csv`` and ``symmetry.csv`` (with the
+        consolidated tables).
     quiet : bool
         No progress bar.
     force : bool
         Recompute every recording, ignoring cached results.
     chunked_threshold_bytes : int
         HDF5 recordings whose values exceed this (as float64) are analyzed in chunks.
+    consolidate_max : int
+        Write the consolidated tables when at most this many recordings were analyzed
+        or reused (0: never). Consolidating reads every partition back in the driver.
 
     Returns
     -------
@@ -233,50 +213,76 @@ def run_batch(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
-    cache = ResultCache(out)
+    ResultCache(out)  # creates .cache/, removes what a run killed long ago left half-written
     refs = discover(root, exclude=[out])
-    p_hash = params_hash(params)
-    # largest first: the long recordings do not end up alone at the tail
-    order = sorted(refs, key=lambda r: (-sum(p.stat().st_size for p in input_files(r) if p.exists()), r.rel_path))
+    order = _schedule_order(refs)
     report = BatchReport(out_dir=str(out), n_total=len(refs), executor=f"dask:{scheduler}" if scheduler else "local")
-    args = (params, str(out / CACHE_DIRNAME), force, chunked_threshold_bytes)
-    by_path = {r.rel_path: r for r in refs}
-    done: list[tuple[RecordingRef, dict[str, Any]]] = []
-    stream: Any = None
+    task_kw = {"params": params, "out_dir": str(out), "force": force,
+               "chunked_threshold_bytes": chunked_threshold_bytes}
+    p_json = params_json(params)
+    # per recording, constant work: {rel_path: (partition, {table: fingerprint on disk})}
+    done: dict[str, tuple[str, dict[str, str]]] = {}
+    # {table: {natural schema fingerprint: (first rel_path having it, its cache key)}}: a few entries
+    firsts: dict[str, dict[str, tuple[str, str]]] = {name: {} for name in DATASET_TABLES}
+    executor: Any = None
     progress: _Progress | None = None
     with terminate_on_sigterm():  # SIGTERM unwinds like Ctrl-C: the pool workers are killed, not orphaned
         try:
-            stream = _dask(order, args, scheduler) if scheduler else _local(order, args, jobs or os.cpu_count() or 1)
+            executor = open_executor(scheduler, jobs or os.cpu_count() or 1, len(order))
+            if executor.parallel:
+                task_kw["n_threads"] = 1  # a process per core already
+            stream = executor.map(analyze_task, order, [r.rel_path for r in order], **task_kw)
             progress = _Progress(len(refs), quiet)
-            for res in stream:
-                ref = by_path[res["rel_path"]]
-                meta = res.get("meta", {})
-                hours = float(meta.get("duration_s", 0.0)) / 3600.0
+            for res in stream:  # status records only: the workers wrote the results
+                rel = res["rel_path"]
+                report.worker_s += res.get("task_s", 0.0)
+                hours = 0.0
                 if res["status"] == "failed":
-                    report.failures.append({"path": ref.rel_path, "error": res["error"], "reason": res["reason"]})
-                    log.info("%s: failed: %s", ref.rel_path, res["reason"])
+                    _fail(report, res)
                 else:
-                    if res["status"] == "computed":
-                        res["arrow"] = cache.save(res["key"], res.pop("tables"), res["meta"])
-                        report.computed.append(ref.rel_path)
-                    else:
-                        report.reused.append(ref.rel_path)
-                    done.append((ref, res))
+                    (report.computed if res["status"] == "ok" else report.reused).append(rel)
+                    done[rel] = (res["part"], res["actual"])
+                    for name, fp in res["schemas"].items():
+                        seen = firsts[name].get(fp)
+                        if seen is None or rel < seen[0]:
+                            firsts[name][fp] = (rel, res["key"])
+                    hours = res["duration_s"] / 3600.0
                     report.recording_hours += hours
-                    report.sensor_samples += int(meta.get("sensor_samples", 0))
+                    report.sensor_samples += res["sensor_samples"]
                 progress.advance(report, hours)
+            progress.close()
+            progress = None
+            # one footer per distinct schema, then the few partitions that differ go back to the workers
+            unified = unify(out / CACHE_DIRNAME, firsts, p_json)
+            target = {name: fingerprint(schema) for name, schema in unified.items()}
+            redo = [(rel, part, {t: unified[t] for t, fp in actual.items() if fp != target[t]})
+                    for rel, (part, actual) in sorted(done.items())]
+            redo = [item for item in redo if item[2]]
+            for res in executor.map(conform_task, redo, [r[0] for r in redo], out_dir=str(out)):
+                report.worker_s += res.get("task_s", 0.0)
+                if res["status"] == "failed":
+                    _fail(report, res)
+                    del done[res["rel_path"]]
+                    for lst in (report.computed, report.reused):
+                        if res["rel_path"] in lst:
+                            lst.remove(res["rel_path"])
+            finish_dataset(out, {part for part, _ in done.values()}, unified)
+            consolidated = []
+            if len(done) <= consolidate_max:  # small archive: single-file tables too, written by workers
+                items = [(name, unified[name]) for name in DATASET_TABLES]
+                for res in executor.map(consolidate_task, items, list(DATASET_TABLES), out_dir=str(out), csv=csv):
+                    if res["status"] == "failed":
+                        raise OutputError(res["reason"])
+                    consolidated.append(res["rel_path"])
         finally:
             if progress is not None:
                 progress.close()
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
-    tables = _assemble(cache, done, p_hash)
+            if executor is not None:
+                executor.close()
     report.failures.sort(key=lambda f: f["path"])
     report.computed.sort()
     report.reused.sort()
-    tables["failures"] = pd.DataFrame(report.failures, columns=["path", "error", "reason"])
-    report.outputs = _write(out, tables, csv, params_json(params))
+    report.outputs = _write_outputs(out, report, consolidated, csv)
     report.elapsed_s = time.perf_counter() - start
     from ..io.atomic import atomic_path
 

@@ -1,11 +1,15 @@
 """``gaitpf batch ROOT -o OUT/ [--jobs N] [--scheduler ADDRESS] [--csv] [--quiet] [--force]``.
 
 Re-analyzes every recording under ROOT (gaitpf HDF5, gaitndd ``.hea``, gaitpdb ``.txt``,
-gaitpf CSV) and writes ``strides.parquet``, ``summary.parquet`` (one row per
-recording), ``symmetry.parquet``, ``failures.parquet``/``failures.csv`` and
-``batch_report.json`` to OUT (CSV copies with ``--csv``). Results are cached in
-``OUT/.cache/`` by input content, gaitpf version and parameters: re-running after an
-interruption, or after adding recordings, only analyzes what is new.
+gaitpf CSV, vendor exports) and writes to OUT the partitioned Parquet datasets
+``strides/``, ``summary/`` (one row per recording) and ``symmetry/`` (one file per
+recording, written by the worker that analyzed it; each folder reads as one table:
+``pandas.read_parquet("OUT/strides")``), their consolidated copies ``strides.parquet``,
+``summary.parquet``, ``symmetry.parquet`` when at most ``--consolidate-max`` recordings
+were analyzed (CSV copies with ``--csv``), ``failures.parquet``/``failures.csv`` and
+``batch_report.json``. Results are cached in ``OUT/.cache/`` by input content, gaitpf
+version and parameters: re-running after an interruption, or after adding recordings,
+only analyzes what is new. See ``docs/batch.md``.
 
 Exit codes: 0 all recordings analyzed; 1 some recordings failed (listed on stderr and in
 ``failures.csv``; the others are in the outputs); 2 usage error or the batch itself
@@ -31,16 +35,19 @@ import click
 @click.option("--params", "params_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help='Analysis parameters as JSON: {"events": {"high_fraction": 0.35}, "strides": {...}}.')
 @click.option("--csv", is_flag=True, help="Also write strides.csv, summary.csv and symmetry.csv.")
+@click.option("--consolidate-max", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Write the single-file tables (strides.parquet...) when at most N recordings were analyzed; "
+                   "0: never [default: 2000]. The partitioned folders are always written.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no end-of-run summary (for scripts).")
 @click.option("--force", is_flag=True, help="Recompute every recording, ignoring cached results.")
 def command(root: str, out_dir: str, jobs: int | None, scheduler: str | None, params_file: str | None,
-            csv: bool, quiet: bool, force: bool) -> None:
+            csv: bool, consolidate_max: int | None, quiet: bool, force: bool) -> None:
     """Re-analyze every recording under ROOT in parallel, resumably, into OUT.
 
     Exit code 1 when some recordings failed (see OUT/failures.csv).
     """
     from ..errors import InputError
-    from ..batch.runner import params_from_dict, run_batch
+    from ..batch.runner import CONSOLIDATE_MAX, params_from_dict, run_batch
 
     if scheduler:  # before the output folder is touched
         from .._optional import require
@@ -53,7 +60,7 @@ def command(root: str, out_dir: str, jobs: int | None, scheduler: str | None, pa
         except json.JSONDecodeError as exc:
             raise InputError(f"{params_file}: not valid JSON ({exc})") from exc
     report = run_batch(root, out_dir, params=params, jobs=jobs, scheduler=scheduler, csv=csv, quiet=quiet,
-                       force=force)
+                       force=force, consolidate_max=CONSOLIDATE_MAX if consolidate_max is None else consolidate_max)
     if not quiet:
         rate = report.recording_hours / report.elapsed_s if report.elapsed_s > 0 else 0.0
         click.echo(
