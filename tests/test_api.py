@@ -99,6 +99,7 @@ def test_progress_and_compare_return_tables_with_ids(study):
     assert list(prog.columns[:3]) == ["subject_id", "label", "session"]
     assert prog.attrs["subject_id"] == "PF10" and prog.attrs["baseline"] == "S1"
     assert any("broken.h5" in x for x in prog.attrs["left_out"])
+    assert any(x.startswith("PF10/notes.txt: not a gaitpf .h5 recording") for x in prog.attrs["left_out"])
     files = sorted((study / "PF11").rglob("*.h5"))
     cmp = gaitpf.compare(files, n_boot=300)
     assert set(cmp["session"]) == {"S1", "S2"} and cmp.attrs["headline"]
@@ -127,8 +128,46 @@ def test_cohort_lists_every_file_it_does_not_analyze_and_has_numeric_columns(stu
     assert "left out: PF10/notes.txt" in err and "warning: PF10/S9/T1.h5" in err
 
 
-def test_subjects_command(study, capsys):
+def test_subjects_and_sessions_commands_list_what_they_leave_out(study, capsys):
+    main(["sessions", "PF10", "--root", str(study), "--n-boot", "300"])
+    assert "left out: PF10/notes.txt: not a gaitpf .h5 recording" in capsys.readouterr().err
     main(["subjects", str(study)])
     out, err = capsys.readouterr()
     assert "2 subject(s)" in out and "PF11" in out and "S1, S2, S3" in out
     assert "warning: PF10/S9/T1.h5" in err and "left out: PF10/S1/broken.h5" in err
+
+
+def test_one_csv_rule_for_the_rate_and_analyze_params(tmp_path, capsys):
+    from gaitpf.errors import FormatError, InputError
+    from gaitpf.io.csvfmt import write_csv_recording
+
+    rec, _ = simulate_trial(GaitParams(seed=4), duration_s=30.0)
+    with_rate = tmp_path / "walk.csv"
+    write_csv_recording(with_rate, rec)
+    bare = tmp_path / "bare.csv"
+    bare.write_text("".join(l for l in with_rate.read_text().splitlines(True) if "sampling_rate_hz" not in l))
+    with pytest.raises(FormatError, match=r"no sampling rate: pass --rate-hz HZ .*suggests 100 Hz"):
+        gaitpf.read_recording(bare)
+    assert gaitpf.read_recording(bare, sampling_rate_hz=100.0).sampling_rate_hz == 100.0
+    with pytest.raises(FormatError, match="the header says 100 Hz but --rate-hz 50 was given"):
+        gaitpf.read_recording(with_rate, sampling_rate_hz=50.0)
+    h5 = tmp_path / "walk.h5"
+    main(["import", str(bare), "-o", str(h5), "--rate-hz", "100"])
+    with pytest.raises(InputError, match="--rate-hz is only for CSV files"):
+        gaitpf.read_recording(h5, sampling_rate_hz=100.0)
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", str(bare)])
+    assert exc.value.code == 2 and "--rate-hz" in capsys.readouterr().err
+    params = tmp_path / "params.json"
+    params.write_text('{"strides": {"max_stride_s": 1.0}}')     # every stride is longer: none steady
+    main(["analyze", str(bare), "--rate-hz", "100", "--params", str(params), "--summary", str(tmp_path / "s.json")])
+    import json
+
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["params"]["strides"]["max_stride_s"] == 1.0
+    default = gaitpf.analyze(gaitpf.read_recording(h5)).summary
+    assert sum(s["n_steady_strides"].values()) < sum(default["n_steady_strides"].values())
+    params.write_text('{"stride": {}}')
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", str(h5), "--params", str(params)])
+    assert exc.value.code == 2 and "params.json: unknown analysis parameter group" in capsys.readouterr().err

@@ -51,7 +51,8 @@ def command(subject: str, root: str, as_json: bool, rebuild: bool, metric: str, 
     if as_json:
         click.echo(json.dumps({"subject_id": progress.subject_id, "metric": progress.metric,
                                "index": progress.index, "affected_side": progress.affected_side,
-                               "sign_convention": progress.sign_convention, "sessions": records},
+                               "sign_convention": progress.sign_convention, "sessions": records,
+                               "left_out": progress.left_out},
                               indent=2, default=str))
         return
     click.echo(f"subject {progress.subject_id}: {len(st)} session(s), affected side "
@@ -70,3 +71,5 @@ def command(subject: str, root: str, as_json: bool, rebuild: bool, metric: str, 
         for key in ("condition", "notes", "confounders", "warnings"):
             if r.get(key):
                 click.echo(f"{'':<10} {key}: {r[key]}")
+    for w in progress.left_out:
+        click.echo(f"left out: {w}", err=True)

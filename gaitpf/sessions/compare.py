@@ -237,8 +237,15 @@ def subject_progress(
     """
     from .progress import compute_progress
 
+    from .catalog import other_files
+
     subject_id, files = subject_files(subject, root=root)
     trials = _load_all(files, workers=workers)
     sessions = group_sessions(trials)
-    return compute_progress(sessions, subject_id=subject_id, metric=metric, index=index,
-                            params=params or stats.BootstrapParams())
+    result = compute_progress(sessions, subject_id=subject_id, metric=metric, index=index,
+                              params=params or stats.BootstrapParams())
+    # the subject's folder may hold files that are not recordings: listed, never skipped silently
+    folder = Path(subject) if Path(subject).is_dir() else Path(root if root is not None else "recordings") / subject
+    if folder.is_dir():
+        result.left_out.extend(f"{folder.name}/{p}: {why}" for p, why in other_files(folder))
+    return result
