@@ -275,10 +275,11 @@ class Recording:
         sensors = sorted({f.n_sensors for f in self.feet.values()})
         n_sensors = "/".join(str(n) for n in sensors)
         feet = "2 feet" if len(self.feet) == 2 else f"{self.sides[0]} foot only"
+        n_sensors += " sensor" if sensors == [1] else " sensors"
         units = "/".join(sorted({f.unit for f in self.feet.values()}))
         extra = ", with truth" if self.truth is not None else ""
         return (f"Recording(subject={self.subject_id}, session={self.session}, trial={self.trial}, "
-                f"{feet} × {n_sensors} sensors @ {self.sampling_rate_hz:g} Hz, {self.duration_s:.1f} s, "
+                f"{feet} × {n_sensors} @ {self.sampling_rate_hz:g} Hz, {self.duration_s:.1f} s, "
                 f"{units}{extra})")
 
     __str__ = __repr__

@@ -171,3 +171,16 @@ def test_one_csv_rule_for_the_rate_and_analyze_params(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["analyze", str(h5), "--params", str(params)])
     assert exc.value.code == 2 and "params.json: unknown analysis parameter group" in capsys.readouterr().err
+
+
+def test_researcher_walkthrough_example_runs_to_a_figure(tmp_path, capsys):
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "examples" / "researcher_walkthrough.py"
+    png = runpy.run_path(str(script))["main"](["-o", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert png == tmp_path / "walkthrough.png" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 20_000
+    assert "2 feet × 1 sensor @ 300 Hz, 300.0 s" in out and "AnalysisResult(" in out
+    assert "stance_time_s" in out and "C01" in out
