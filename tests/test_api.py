@@ -79,6 +79,7 @@ def study(tmp_path_factory):
     (root / "PF10" / "S9").mkdir()
     moved.rename(root / "PF10" / "S9" / "T1.h5")
     (root / "PF10" / "notes.txt").write_text("walked in own shoes\n")
+    (root / "PF10" / "patient.json").write_text("{}")           # gaitpf's own notes: not a recording
     (root / "PF10" / "S1" / "broken.h5").write_bytes(b"not hdf5")
     return root
 
@@ -112,7 +113,7 @@ def test_cohort_lists_every_file_it_does_not_analyze_and_has_numeric_columns(stu
     assert a["n_subjects"] == 2
     text = " | ".join(a["left_out"])
     assert "PF10/notes.txt: not a gaitpf .h5 recording" in text and "gaitpf import" in text
-    assert "broken.h5: unreadable" in text
+    assert "broken.h5: unreadable" in text and "patient.json" not in text
     assert a["warnings"] and "PF10/S9/T1.h5" in a["warnings"][0]
     for col in ("walking_speed_m_s", "pain_vas", "value", "mdc95", "days_since_baseline"):
         assert table[col].dtype == np.float64, col

@@ -59,17 +59,24 @@ IMPORTABLE_SUFFIXES: tuple[str, ...] = (".hea", ".let", ".rit", ".ts", ".txt", "
                                         ".fgt", ".fsx", ".xls", ".xlsx")
 
 
+#: Files gaitpf itself keeps beside the recordings (studio patient/visit/trial notes, recording
+#: locks, reports, figures, tables, temporary files): never recordings, so not listed as left out.
+OWN_SUFFIXES: tuple[str, ...] = (".json", ".lock", ".html", ".htm", ".pdf", ".png", ".svg", ".parquet",
+                                 ".sqlite", ".tmp", ".log")
+
+
 def other_files(root: Path) -> list[tuple[str, str]]:
     """``(relative path, reason)`` of every file under ``root`` that is not a ``*.h5`` recording.
 
     What a command scanning ``root`` looks at but does not analyze, so that it can list
-    it (hidden names skipped, as :func:`scan_files` does).
+    it. Hidden names are skipped (as :func:`scan_files` does) and so are the files gaitpf
+    keeps beside recordings (:data:`OWN_SUFFIXES`).
     """
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for f in sorted(filenames):
-            if f.startswith(".") or f.endswith(".h5"):
+            if f.startswith(".") or f.endswith(".h5") or f.lower().endswith(OWN_SUFFIXES):
                 continue
             rel = display_path((Path(dirpath) / f).relative_to(root).as_posix())
             if Path(f).suffix.lower() in IMPORTABLE_SUFFIXES:
