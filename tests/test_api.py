@@ -101,6 +101,9 @@ def test_progress_and_compare_return_tables_with_ids(study):
     assert prog.attrs["subject_id"] == "PF10" and prog.attrs["baseline"] == "S1"
     assert any("broken.h5" in x for x in prog.attrs["left_out"])
     assert any(x.startswith("PF10/notes.txt: not a gaitpf .h5 recording") for x in prog.attrs["left_out"])
+    moved = gaitpf.progress("PF11", root=study, n_boot=300)
+    assert set(moved["session"]) == {"S1", "S2", "S3"}          # the stored ids, not the folder
+    assert any(w.startswith("PF10/S9/T1.h5: the file stores subject 'PF11'") for w in moved.attrs["warnings"])
     files = sorted((study / "PF11").rglob("*.h5"))
     cmp = gaitpf.compare(files, n_boot=300)
     assert set(cmp["session"]) == {"S1", "S2"} and cmp.attrs["headline"]

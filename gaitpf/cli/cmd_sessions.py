@@ -71,5 +71,7 @@ def command(subject: str, root: str, as_json: bool, rebuild: bool, metric: str, 
         for key in ("condition", "notes", "confounders", "warnings"):
             if r.get(key):
                 click.echo(f"{'':<10} {key}: {r[key]}")
+    for w in progress.warnings:
+        click.echo(f"warning: {w}", err=True)
     for w in progress.left_out:
         click.echo(f"left out: {w}", err=True)

@@ -244,8 +244,8 @@ class Catalog:
                 log.info("%s: unreadable: %s", display_path(f), row["error"])
             else:
                 mismatch = folder_mismatch(display_path(_fs_path(rel)), row["subject_id"], row["session"])
-                if mismatch:
-                    log.warning("%s", mismatch)
+                if mismatch:  # the commands list these (see folder_mismatches); logged once here
+                    log.info("%s", mismatch)
             row.update(path=rel, mtime_ns=st.st_mtime_ns, size=st.st_size)
             self._con.execute(
                 f"INSERT OR REPLACE INTO recordings ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",

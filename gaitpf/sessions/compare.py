@@ -237,7 +237,7 @@ def subject_progress(
     """
     from .progress import compute_progress
 
-    from .catalog import other_files
+    from .catalog import folder_mismatch, other_files
 
     subject_id, files = subject_files(subject, root=root)
     trials = _load_all(files, workers=workers)
@@ -248,4 +248,13 @@ def subject_progress(
     folder = Path(subject) if Path(subject).is_dir() else Path(root if root is not None else "recordings") / subject
     if folder.is_dir():
         result.left_out.extend(f"{folder.name}/{p}: {why}" for p, why in other_files(folder))
+    base = folder.parent
+    for t in trials:  # stored ids that disagree with the folders: said, the stored ones used
+        try:
+            rel = t.path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+        w = folder_mismatch(rel, t.subject_id, t.session) if t.subject_id else None  # unreadable: no ids
+        if w:
+            result.warnings.append(w)
     return result
