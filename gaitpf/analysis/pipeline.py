@@ -25,6 +25,7 @@ from .. import __version__
 from ..errors import NoWalkingError, SignalError
 from ..model import QUALITY_GAP_BEFORE, Recording
 from . import events, kinetics, merged, preprocess, selfcheck, strides, symmetry
+from .tables import _clean, column_units, summary_row, table_attrs
 
 __all__ = ["AnalysisParams", "AnalysisResult", "analyze", "SUMMARY_METRICS", "column_units", "table_attrs",
            "summary_row"]
@@ -90,7 +91,7 @@ class AnalysisResult:
             table.attrs.update(table_attrs(self.summary, table if name == "strides" else None))
 
     def summary_row(self) -> pd.DataFrame:
-        """The summary as a one-row DataFrame (:func:`summary_row`), indexed by nothing but carrying ids."""
+        """The summary as a one-row DataFrame (:func:`summary_row`; ``subject_id``, ``session``, ``trial`` included)."""
         return pd.DataFrame([summary_row(self.summary)])
 
     def __repr__(self) -> str:
@@ -108,65 +109,6 @@ class AnalysisResult:
         if self.warnings:
             parts.append(f"{len(self.warnings)} warning(s)")
         return f"AnalysisResult({'; '.join(parts)})"
-
-
-#: Unit of a stride-table column, from the suffix of its name (longest suffix first).
-_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("_pct_bw_per_s", "% body weight/s"), ("_pct_bw_s", "% body weight·s"), ("_pct_bw", "% body weight"),
-    ("_n_per_s", "N/s"), ("_n_s", "N·s"), ("_kpa_s", "kPa·s"), ("_au_s", "au·s"), ("_kpa", "kPa"),
-    ("_au", "au"), ("_n", "N"), ("_idx", "sample index"), ("_spm", "steps/min"), ("_mm", "mm"),
-    ("_deg", "deg"), ("_pct", "%"), ("_s", "s"),
-)
-
-
-def column_units(columns: Any) -> dict[str, str]:
-    """``{column: unit}`` for the columns whose name ends in a unit suffix (``stance_time_s`` → ``s``)."""
-    out: dict[str, str] = {}
-    for c in columns:
-        for suffix, unit in _UNIT_SUFFIXES:
-            if str(c).endswith(suffix):
-                out[str(c)] = unit
-                break
-    return out
-
-
-def summary_row(summary: dict[str, Any]) -> dict[str, Any]:
-    """One flat row of an analysis summary, names without repetition.
-
-    Nested dicts become ``parent_child`` (``n_strides_left``, ``stance_time_s_si_pct``)
-    except where the child's name already starts with the parent's: ``pci`` →
-    ``pci_pct``, ``trend_symmetry`` → ``trend_symmetry`` and ``trend_symmetry_aligned``
-    (never ``pci_pci_pct`` or ``trend_symmetry_trend_symmetry``). The per-metric
-    ``metrics`` block (the symmetry table) and ``params`` are left out; lists are joined
-    with ``"; "``. Integers stay integers.
-    """
-    row: dict[str, Any] = {}
-
-    def walk(prefix: str, obj: Any) -> None:
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                k = str(k)
-                walk(k if (not prefix or k == prefix or k.startswith(prefix + "_")) else f"{prefix}_{k}", v)
-        elif isinstance(obj, (list, tuple)):
-            row[prefix] = "; ".join(map(str, obj))
-        else:
-            row[prefix] = _clean(obj)
-
-    for key, value in summary.items():
-        if key not in ("metrics", "params"):
-            walk(key, value)
-    return row
-
-
-def table_attrs(summary: dict[str, Any], table: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The ``attrs`` of a result table: subject, session, trial, sampling rate (Hz), column units.
-
-    JSON-serialisable (pandas writes ``attrs`` into Parquet files).
-    """
-    out: dict[str, Any] = {k: summary.get(k) for k in ("subject_id", "session", "trial", "sampling_rate_hz")}
-    if table is not None:
-        out["units"] = column_units(table.columns)
-    return out
 
 
 def _body_weight_n(rec: Recording) -> float | None:
@@ -341,17 +283,6 @@ def analyze(
         warnings=warnings,
         params=params,
     )
-
-
-def _clean(x: Any) -> Any:
-    """JSON-safe scalar: numpy → python, NaN → None."""
-    if isinstance(x, (np.floating, float)):
-        return None if not np.isfinite(x) else float(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    return x
 
 
 def _summary(
