@@ -188,3 +188,20 @@ def test_researcher_walkthrough_example_runs_to_a_figure(tmp_path, capsys):
     assert png.stat().st_size > 20_000
     assert "2 feet × 1 sensor @ 300 Hz, 300.0 s" in out and "AnalysisResult(" in out
     assert "stance_time_s" in out and "C01" in out
+
+
+def test_long_commands_show_a_transient_spinner_on_terminals_only():
+    import io
+
+    from rich.console import Console
+
+    from gaitpf.cli.feedback import working
+
+    buf = io.StringIO()
+    with working("cohort of ROOT", console=Console(file=buf, force_terminal=True)) as step:
+        step("bootstrapping")
+    assert "cohort of ROOT" in buf.getvalue()
+    quiet = io.StringIO()
+    with working("cohort of ROOT", console=Console(file=quiet, force_terminal=False)) as step:
+        step("bootstrapping")
+    assert quiet.getvalue() == ""

@@ -33,8 +33,11 @@ def command(subject: str, root: str, as_json: bool, rebuild: bool, metric: str, 
     if rebuild and Path(root).is_dir():
         with Catalog(Path(root)) as cat:
             cat.rebuild()
-    progress = subject_progress(subject, root=root, metric=metric, index=index,
-                                params=bootstrap_params(n_boot, seed))
+    from .feedback import working
+
+    with working(f"sessions of {subject}: analyzing every trial"):
+        progress = subject_progress(subject, root=root, metric=metric, index=index,
+                                    params=bootstrap_params(n_boot, seed))
     st = progress.session_table
     head = progress.table[progress.table["metric"] == progress.metric].set_index("label") \
         if len(progress.table) else None
