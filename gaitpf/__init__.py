@@ -7,8 +7,16 @@ bleak or Qt)::
     res = gaitpf.analyze(rec)
     res.strides      # pandas DataFrame, one row per stride
     res.summary      # dict, JSON-serialisable
-    res.symmetry     # pandas DataFrame, one row per metric
+    res.symmetry     # pandas DataFrame indexed by metric: res.symmetry.loc["stance_time_s", "si_pct"]
     gaitpf.write_recording("out.h5", rec)
+
+    gaitpf.subjects("recordings")                # subjects with their sessions
+    gaitpf.progress("PF001", root="recordings")  # sessions versus baseline (DataFrame)
+    gaitpf.compare(["a.h5", "b.h5"])             # recordings of one subject compared
+    gaitpf.cohort("recordings", by="treatment")  # a study's tidy table
+
+Every table carries what it is about in ``df.attrs`` (subject, session, trial, sampling
+rate, units; what was left out and why).
 """
 from __future__ import annotations
 
@@ -27,6 +35,10 @@ _LAZY = {
     "FootSignals": ("gaitpf.model", "FootSignals"),
     "SensorLayout": ("gaitpf.model", "SensorLayout"),
     "GaitpfError": ("gaitpf.errors", "GaitpfError"),
+    "subjects": ("gaitpf.sessions.api", "subjects"),
+    "progress": ("gaitpf.sessions.api", "progress"),
+    "compare": ("gaitpf.sessions.api", "compare"),
+    "cohort": ("gaitpf.sessions.api", "cohort"),
 }
 
 __all__ = ["__version__", *_LAZY]

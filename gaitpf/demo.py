@@ -252,8 +252,10 @@ def run_demo(cfg: DemoConfig, *, echo: Callable[[str], None] = print) -> dict[st
         for f in sorted((subject_dir / s["label"]).glob("*.h5")):
             update_file_metadata(f, s["metadata"])
 
+    echo(f"analyzing {len(jobs)} trials and bootstrapping {len(plan)} sessions ({cfg.n_boot} replicates)...")
     progress = subject_progress(str(subject_dir), params=BootstrapParams(n_boot=cfg.n_boot, seed=cfg.seed))
     reports = [cfg.out / f"{DEMO_SUBJECT}_report.html"] + ([cfg.out / f"{DEMO_SUBJECT}_report.pdf"] if cfg.pdf else [])
+    echo(f"writing the report ({', '.join(r.name for r in reports)})...")
     write_reports(progress, reports)  # the HTML is rendered once and printed to PDF
 
     truth = {s["label"]: true_asymmetry(s["gait"], progress.index, progress.metric) for s in plan}

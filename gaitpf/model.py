@@ -118,7 +118,7 @@ class SensorLayout:
         return len(self.names)
 
 
-@dataclass
+@dataclass(repr=False)
 class FootSignals:
     """All samples of one foot.
 
@@ -186,6 +186,12 @@ class FootSignals:
                 f"but the data has {values.shape[1]} columns"
             )
 
+    def __repr__(self) -> str:
+        """One line: ``FootSignals(left, 16 sensors @ 100 Hz, 300.0 s, N)`` (not the arrays)."""
+        layout = f", layout {self.layout.layout_id}" if self.layout is not None else ""
+        return (f"FootSignals({self.side}, {self.n_sensors} sensors @ {self.sampling_rate_hz:g} Hz, "
+                f"{self.duration_s:.1f} s, {self.unit}{layout})")
+
     @property
     def n_samples(self) -> int:
         return int(self.values.shape[0])
@@ -211,7 +217,7 @@ class FootSignals:
         return np.nansum(np.asarray(self.values, dtype=float), axis=1)
 
 
-@dataclass
+@dataclass(repr=False)
 class Recording:
     """One walking trial: both feet plus who/when/what.
 
@@ -260,6 +266,23 @@ class Recording:
         rates = {f.sampling_rate_hz for f in self.feet.values()}
         if len(rates) > 1:
             raise SignalError(f"left and right feet have different sampling rates {sorted(rates)} Hz")
+
+    def __repr__(self) -> str:
+        """One line: ``Recording(subject=PF01, session=1, trial=1, 2 feet × 16 sensors @ 100 Hz, 300.0 s)``.
+
+        The arrays and truth tables are not printed (``describe()`` gives a dict).
+        """
+        sensors = sorted({f.n_sensors for f in self.feet.values()})
+        n_sensors = "/".join(str(n) for n in sensors)
+        feet = "2 feet" if len(self.feet) == 2 else f"{self.sides[0]} foot only"
+        n_sensors += " sensor" if sensors == [1] else " sensors"
+        units = "/".join(sorted({f.unit for f in self.feet.values()}))
+        extra = ", with truth" if self.truth is not None else ""
+        return (f"Recording(subject={self.subject_id}, session={self.session}, trial={self.trial}, "
+                f"{feet} × {n_sensors} @ {self.sampling_rate_hz:g} Hz, {self.duration_s:.1f} s, "
+                f"{units}{extra})")
+
+    __str__ = __repr__
 
     @property
     def sampling_rate_hz(self) -> float:

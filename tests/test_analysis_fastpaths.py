@@ -223,7 +223,7 @@ def test_feet_in_threads_raise_the_first_failing_side() -> None:
 
 
 def test_default_threads_only_for_long_recordings(monkeypatch: pytest.MonkeyPatch) -> None:
-    import gaitpf.analysis as A
+    import gaitpf.analysis.pipeline as A
 
     assert 1 <= A._available_cpus() <= (os.cpu_count() or 1)
     rec, _ = simulate_trial(GaitParams(seed=5), duration_s=20.0)

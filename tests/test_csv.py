@@ -130,7 +130,7 @@ HEAD = "# sampling_rate_hz: 100\ntime_s,left_a,left_b\n"
         (HEAD + "0,1,2\nnan,1,2\n", r"line 4: time_s is empty or NaN"),
         (HEAD + "0,1,2\n0.01,inf,2\n", r"line 4, column 2: 'inf' is not finite"),
         (HEAD + "0,,\n0.01,nan,\n", r"every left_ value is empty or NaN"),
-        ("time_s,left_a\n0,1\n0.01,2\n", r"needs '# sampling_rate_hz: <Hz>' \(time_s suggests 100 Hz\)"),
+        ("time_s,left_a\n0,1\n0.01,2\n", r"no sampling rate: pass --rate-hz HZ .*'# sampling_rate_hz: <Hz>' to the header \(time_s suggests 100 Hz\)"),
         ("# sampling_rate_hz: fast\ntime_s,left_a\n0,1\n", r"line 1: sampling_rate_hz must be a number"),
         ("# sampling_rate_hz: -5\ntime_s,left_a\n0,1\n", r"line 1: sampling_rate_hz must be > 0"),
         ("# sampling_rate_hz: 100\n# unit: lbs\ntime_s,left_a\n0,1\n", r"line 2: unit must be one of N, kPa, au"),

@@ -82,3 +82,50 @@ def test_lower_layers_never_import_outputs():
         for name in _imports(path):
             assert not name.startswith(outputs + ("gaitpf.io", "gaitpf.analysis", "gaitpf.acquisition",
                                                   "gaitpf.recording", "gaitpf.sim"))
+
+
+#: Two-file import cycles still present, each with the work that removes it (no other pair may appear).
+KNOWN_CYCLES: dict[frozenset[str], str] = {
+    frozenset({"gaitpf.acquisition.ble", "gaitpf.acquisition.ble_link"}): "owned by live-sources work",
+    frozenset({"gaitpf.sim.bluez_objects", "gaitpf.sim.fake_bluez"}): "owned by live-sources work",
+    frozenset({"gaitpf.sim.harness", "gaitpf.sim.virtual_insole"}): "owned by live-sources work",
+    frozenset({"gaitpf.batch.runner", "gaitpf.batch.executors"}): "owned by batch work",
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PKG.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _module_imports(path: Path, modules: set[str]) -> set[str]:
+    """gaitpf modules ``path`` imports anywhere (top level, in functions, under TYPE_CHECKING)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                pkg = _module_name(path).split(".")
+                if path.name != "__init__.py":
+                    pkg = pkg[:-1]
+                base = ".".join(pkg[: len(pkg) - node.level + 1])
+                mod = f"{base}.{node.module}" if node.module else base
+            else:
+                mod = node.module or ""
+            out.add(mod)
+            out.update(f"{mod}.{a.name}" for a in node.names)  # ``from . import stats``
+    return {m for m in out if m in modules}
+
+
+def test_no_two_file_import_cycles_beyond_the_known_ones():
+    files = {_module_name(p): p for p in PKG.rglob("*.py")}
+    graph = {name: _module_imports(path, set(files)) - {name} for name, path in files.items()}
+    pairs = {frozenset({a, b}) for a, deps in graph.items() for b in deps
+             if a in graph.get(b, set()) and not (a.startswith(b + ".") or b.startswith(a + "."))}
+    new = sorted(" <-> ".join(sorted(p)) for p in pairs - set(KNOWN_CYCLES))
+    assert not new, f"two-file import cycles: {new}"
+    # the finder sees a real cycle (a regression guard for the test itself)
+    assert frozenset({"gaitpf.sim.gait_model", "gaitpf.sim.gait_events"}) not in pairs
+    assert "gaitpf.sim.gait_events" in graph["gaitpf.sim.gait_model"]
+

@@ -60,6 +60,21 @@ def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
     return (c[np.minimum(i + r + 1, mask.size)] - c[np.maximum(i - r, 0)]) > 0
 
 
+def pause_and_outlier(stride_s: np.ndarray, *, params: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The median rule for one foot's stride-time series (s, time order).
+
+    ``pause``: stride longer than ``pause_factor`` × the centred running median of
+    ``median_window`` strides, or than ``max_stride_s``; ``outlier``: more than
+    ``outlier_fraction`` × that median away from it (``params``: a
+    :class:`~gaitpf.analysis.strides.StrideParams`). Returns two bool arrays.
+    """
+    x = np.asarray(stride_s, dtype=float)
+    med = pd.Series(x).rolling(params.median_window, center=True, min_periods=1).median().to_numpy()
+    pause = (x > params.pause_factor * med) | (x > params.max_stride_s)
+    outlier = np.abs(x - med) > params.outlier_fraction * med
+    return pause, outlier
+
+
 def select_steady(
     stride_s: np.ndarray, swing_s: np.ndarray, gap: np.ndarray, incomplete: np.ndarray, turn: np.ndarray,
     *, params: Any,
@@ -81,8 +96,6 @@ def select_steady(
     bout : ndarray of int64 (−1 for ``pause``/``gap`` strides)
     steady : ndarray of bool
     """
-    from .strides import pause_and_outlier
-
     m = len(stride_s)
     pause, cap = pause_and_outlier(stride_s, params=params)
     breaks = pause | gap

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SignalError
-from .steady import select_steady
+from .steady import pause_and_outlier, select_steady
 
 __all__ = ["StrideParams", "build_stride_table", "pause_and_outlier", "steady_mask", "STRIDE_COLUMNS", "LABELS"]
 
@@ -176,20 +176,6 @@ def _contralateral(own: dict[str, np.ndarray], c_ic_s: np.ndarray, c_to_s: np.nd
     ss = np.where(np.isfinite(ss), np.clip(ss, 0.0, None), np.nan)
     complete = has_next & (c_next_ic < next_s) & has_prev
     return {"step": step, "ids": ids, "tds": tds, "ss": ss, "complete": complete.astype(float)}
-
-
-def pause_and_outlier(stride_s: np.ndarray, *, params: StrideParams) -> tuple[np.ndarray, np.ndarray]:
-    """The median rule for one foot's stride-time series (s, time order).
-
-    ``pause``: stride longer than ``pause_factor`` × the centred running median of
-    ``median_window`` strides, or than ``max_stride_s``; ``outlier``: more than
-    ``outlier_fraction`` × that median away from it. Returns two bool arrays.
-    """
-    x = np.asarray(stride_s, dtype=float)
-    med = pd.Series(x).rolling(params.median_window, center=True, min_periods=1).median().to_numpy()
-    pause = (x > params.pause_factor * med) | (x > params.max_stride_s)
-    outlier = np.abs(x - med) > params.outlier_fraction * med
-    return pause, outlier
 
 
 def build_stride_table(

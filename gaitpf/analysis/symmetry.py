@@ -248,7 +248,7 @@ def symmetry_table(table: pd.DataFrame, *, metrics: list[str]) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns :data:`SYMMETRY_COLUMNS`; SD is the sample SD (ddof = 1, NaN for n < 2);
+        Columns :data:`SYMMETRY_COLUMNS`, indexed by the metric name; SD is the sample SD (ddof = 1, NaN for n < 2);
         n counts finite values.
     """
     steady = _steady_mask(table)  # row selections as numpy masks: no copy of the table
@@ -284,7 +284,9 @@ def symmetry_table(table: pd.DataFrame, *, metrics: list[str]) -> pd.DataFrame:
     out["sr"] = np.atleast_1d(symmetry_ratio(lm, rm))
     out["ga_pct"] = np.atleast_1d(gait_asymmetry_pct(lm, rm))
     out["sa_pct"] = np.atleast_1d(symmetry_angle_pct(lm, rm))
-    frame = pd.DataFrame({c: out[c] for c in SYMMETRY_COLUMNS})
+    # indexed by the metric (``sym.loc["stance_time_s"]``); the ``metric`` column stays for
+    # tables that drop the index (Parquet/CSV written with ``index=False``, concatenations)
+    frame = pd.DataFrame({c: out[c] for c in SYMMETRY_COLUMNS}, index=pd.Index(list(metrics), dtype=object))
     frame["metric"] = frame["metric"].astype(object)
     return frame
 

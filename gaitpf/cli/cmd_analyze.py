@@ -1,4 +1,4 @@
-"""``gaitpf analyze INPUT [--strides CSV] [--summary JSON]``.
+"""``gaitpf analyze INPUT [--strides CSV] [--summary JSON] [--params JSON] [--rate-hz HZ]``.
 
 INPUT is a gaitpf HDF5 recording or any importable file (gaitndd ``.hea``, gaitpdb ``.txt``,
 CSV), recognised by content/extension. Outputs are written atomically: complete or absent.
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from .options import load_params, params_option, rate_option
 
 #: Column order of STRIDES.csv (the CLI contract); further metric columns follow.
 STRIDE_COLUMNS_FIRST = (
@@ -79,13 +81,17 @@ def render_table(result: Any) -> str:
               help="Write one row per stride to this CSV file.")
 @click.option("--summary", "summary_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the summary (means, symmetry, PCI) to this JSON file.")
-def command(input_path: Path, strides_path: Path | None, summary_path: Path | None) -> None:
+@params_option
+@rate_option
+def command(input_path: Path, strides_path: Path | None, summary_path: Path | None, params_file: Path | None,
+            rate_hz: float | None) -> None:
     """Segment steps and compute stride metrics and left/right symmetry of INPUT."""
     from ..analysis import analyze
     from ..io import read_recording
 
-    recording = read_recording(input_path)
-    result = analyze(recording)
+    params = load_params(params_file)  # before the (maybe long) read
+    recording = read_recording(input_path, sampling_rate_hz=rate_hz)
+    result = analyze(recording, params)
     write_outputs(result, strides_path=strides_path, summary_path=summary_path)
     if strides_path is None and summary_path is None:
         click.echo(render_table(result), nl=False)

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .cmd_progress import analysis_options, bootstrap_params
+from .feedback import working
 
 __all__ = ["command"]
 
@@ -32,15 +33,20 @@ def command(root: Path, by: str, output: Path, plot_path: Path | None, metric: s
 
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise InputError(f"{output}: use a .parquet or .csv file name")
-    table, notes = build_cohort(root, by=by, metric=metric, index=index, params=bootstrap_params(n_boot, seed))
+    with working(f"cohort of {root}: analyzing every recording and bootstrapping each subject"):
+        table, notes = build_cohort(root, by=by, metric=metric, index=index, params=bootstrap_params(n_boot, seed))
     with atomic_path(output) as tmp:
         if output.suffix.lower() == ".parquet":
             table.to_parquet(tmp, index=False)
         else:
             table.to_csv(tmp, index=False)
     n_subj = table["subject_id"].nunique()
+    a = table.attrs
     click.echo(f"{output}: {len(table)} rows, {n_subj} subject(s), groups by {by}: "
                f"{', '.join(sorted(map(str, table['group'].dropna().unique()))) or '–'}")
+    click.echo(f"{a['n_files']} file(s) under {root}: {a['n_recordings']} recording(s) analyzed, "
+               f"{a['n_files'] - a['n_recordings']} file(s) left out; {len(notes)} note(s) on what was "
+               "left out (below)")
     if plot_path is None or str(plot_path).lower() != "none":
         from ..report.plots import cohort_plot
 
@@ -51,5 +57,7 @@ def command(root: Path, by: str, output: Path, plot_path: Path | None, metric: s
             with atomic_path(target) as tmp:
                 fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
             click.echo(f"group plot: {target}")
+    for w in a.get("warnings", []):
+        click.echo(f"warning: {w}", err=True)
     for n in notes:
         click.echo(f"left out: {n}", err=True)

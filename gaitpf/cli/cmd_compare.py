@@ -31,6 +31,9 @@ def command(files: tuple[Path, ...], as_json: bool, allow_mixed_subjects: bool, 
     """Compare recordings FILES of one subject (the earliest session is the baseline)."""
     from ..sessions.identity import compare_files
 
-    progress = compare_files(list(files), metric=metric, index=index, params=bootstrap_params(n_boot, seed),
-                             allow_mixed_subjects=allow_mixed_subjects)
+    from .feedback import working
+
+    with working(f"comparing {len(files)} recordings: analyzing and bootstrapping"):
+        progress = compare_files(list(files), metric=metric, index=index, params=bootstrap_params(n_boot, seed),
+                                 allow_mixed_subjects=allow_mixed_subjects)
     emit(progress, as_json)

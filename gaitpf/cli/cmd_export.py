@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import NoWalkingError, OutputError
+from .options import rate_option
 
 FORMATS = (".csv", ".parquet", ".c3d")
 
@@ -40,14 +41,15 @@ def gait_events(rec) -> tuple[pd.DataFrame, str | None]:
 @click.argument("input_path", metavar="RECORDING", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="Output file: .csv, .parquet (tidy frames + .events table) or .c3d.")
-def command(input_path: Path, output: Path) -> None:
+@rate_option
+def command(input_path: Path, output: Path, rate_hz: float | None) -> None:
     """Export RECORDING (any readable recording) as tidy CSV/Parquet tables or C3D."""
     from ..io import read_recording
 
     suffix = output.suffix.lower()
     if suffix not in FORMATS:
         raise OutputError(f"{output}: unknown export format {output.suffix!r}; use one of {', '.join(FORMATS)}")
-    rec = read_recording(input_path)
+    rec = read_recording(input_path, sampling_rate_hz=rate_hz)
     events, note = gait_events(rec)
     if suffix == ".c3d":
         from ..io.export_c3d import write_c3d

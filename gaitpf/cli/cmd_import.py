@@ -14,6 +14,7 @@ import click
 
 from ..errors import InputError
 from ..model import Recording
+from .options import rate_option
 
 
 def summary_line(path: Path, rec: Recording, fmt: str) -> str:
@@ -36,9 +37,10 @@ def summary_line(path: Path, rec: Recording, fmt: str) -> str:
 @click.option("--session", default=None, help="Session label (default: from the input, else 1).")
 @click.option("--trial", default=None, help="Trial label (default: from the input, else 1).")
 @click.option("--body-mass-kg", type=float, default=None, help="Body mass in kg (scales force thresholds).")
+@rate_option
 def command(
     input_path: Path, output: Path, right_path: Path | None, subject: str | None, session: str | None,
-    trial: str | None, body_mass_kg: float | None,
+    trial: str | None, body_mass_kg: float | None, rate_hz: float | None,
 ) -> None:
     """Convert INPUT (PhysioNet gaitndd/gaitpdb, CSV, a vendor export or gaitpf HDF5) to a gaitpf HDF5 recording."""
     from ..io import detect_format, read_recording, write_recording
@@ -46,11 +48,11 @@ def command(
     if body_mass_kg is not None and not (math.isfinite(body_mass_kg) and 0 < body_mass_kg < 500):
         raise InputError(f"--body-mass-kg {body_mass_kg}: give the body mass in kg, a number between 0 and 500")
     fmt = detect_format(input_path)
-    rec = read_recording(input_path)
+    rec = read_recording(input_path, sampling_rate_hz=rate_hz)
     if right_path is not None:
         from ..io.pairing import pair_recordings
 
-        rec = pair_recordings(rec, read_recording(right_path), input_path, right_path)
+        rec = pair_recordings(rec, read_recording(right_path, sampling_rate_hz=rate_hz), input_path, right_path)
     changes = {
         k: v for k, v in (("subject_id", subject), ("session", session), ("trial", trial),
                           ("body_mass_kg", body_mass_kg)) if v is not None

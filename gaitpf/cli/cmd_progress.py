@@ -122,6 +122,9 @@ def command(subject: str, root: str, as_json: bool, workers: int, metric: str, i
     """All of SUBJECT's sessions versus baseline: change with CIs, MDC and trend."""
     from ..sessions.compare import subject_progress
 
-    progress = subject_progress(subject, root=root, metric=metric, index=index,
-                                params=bootstrap_params(n_boot, seed), workers=workers)
+    from .feedback import working
+
+    with working(f"progress of {subject}: analyzing every trial and bootstrapping the sessions"):
+        progress = subject_progress(subject, root=root, metric=metric, index=index,
+                                    params=bootstrap_params(n_boot, seed), workers=workers)
     emit(progress, as_json)

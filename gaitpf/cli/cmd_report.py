@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .cmd_progress import analysis_options, bootstrap_params
+from .feedback import working
 
 __all__ = ["command"]
 
@@ -38,9 +39,13 @@ def command(subject: str, outputs: tuple[Path, ...], root: str, workers: int, me
         from ..report.pdf import find_chromium
 
         find_chromium()  # say so before minutes of analysis
-    progress = subject_progress(subject, root=root, metric=metric, index=index,
-                                params=bootstrap_params(n_boot, seed), workers=workers)
-    for out in write_reports(progress, outputs):
+    with working(f"report of {subject}") as step:
+        step("analyzing every trial and bootstrapping the sessions")
+        progress = subject_progress(subject, root=root, metric=metric, index=index,
+                                    params=bootstrap_params(n_boot, seed), workers=workers)
+        step(f"writing {', '.join(str(o) for o in outputs)}")
+        written = write_reports(progress, outputs)
+    for out in written:
         click.echo(f"report written: {out}")
     click.echo(progress.headline)
     for w in progress.left_out:

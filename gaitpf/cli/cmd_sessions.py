@@ -33,8 +33,11 @@ def command(subject: str, root: str, as_json: bool, rebuild: bool, metric: str, 
     if rebuild and Path(root).is_dir():
         with Catalog(Path(root)) as cat:
             cat.rebuild()
-    progress = subject_progress(subject, root=root, metric=metric, index=index,
-                                params=bootstrap_params(n_boot, seed))
+    from .feedback import working
+
+    with working(f"sessions of {subject}: analyzing every trial"):
+        progress = subject_progress(subject, root=root, metric=metric, index=index,
+                                    params=bootstrap_params(n_boot, seed))
     st = progress.session_table
     head = progress.table[progress.table["metric"] == progress.metric].set_index("label") \
         if len(progress.table) else None
@@ -51,7 +54,8 @@ def command(subject: str, root: str, as_json: bool, rebuild: bool, metric: str, 
     if as_json:
         click.echo(json.dumps({"subject_id": progress.subject_id, "metric": progress.metric,
                                "index": progress.index, "affected_side": progress.affected_side,
-                               "sign_convention": progress.sign_convention, "sessions": records},
+                               "sign_convention": progress.sign_convention, "sessions": records,
+                               "left_out": progress.left_out},
                               indent=2, default=str))
         return
     click.echo(f"subject {progress.subject_id}: {len(st)} session(s), affected side "
@@ -70,3 +74,7 @@ def command(subject: str, root: str, as_json: bool, rebuild: bool, metric: str, 
         for key in ("condition", "notes", "confounders", "warnings"):
             if r.get(key):
                 click.echo(f"{'':<10} {key}: {r[key]}")
+    for w in progress.warnings:
+        click.echo(f"warning: {w}", err=True)
+    for w in progress.left_out:
+        click.echo(f"left out: {w}", err=True)

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "studio": ("gaitpf.cli.cmd_studio", "The clinician's workstation: one window for a whole visit."),
     "session": ("gaitpf.cli.cmd_session", "Set session metadata (date, treatment, pain score...)."),
     "sessions": ("gaitpf.cli.cmd_sessions", "List a subject's sessions with headline metrics."),
+    "subjects": ("gaitpf.cli.cmd_subjects", "List the subjects of a recordings root with their sessions."),
     "compare": ("gaitpf.cli.cmd_compare", "Compare trials: symmetry change with CIs and MDC."),
     "progress": ("gaitpf.cli.cmd_progress", "All of a subject's sessions versus baseline."),
     "report": ("gaitpf.cli.cmd_report", "Write the clinician's HTML/PDF report for a subject."),

@@ -83,8 +83,12 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     raise FormatError(f"{display_path(p)}: unknown recording format; gaitpf reads {'; '.join(ACCEPTED_FORMATS)}")
 
 
-def read_recording(path: str | os.PathLike[str]) -> Recording:
+def read_recording(path: str | os.PathLike[str], *, sampling_rate_hz: float | None = None) -> Recording:
     """Read any supported recording file into a :class:`~gaitpf.model.Recording`.
+
+    ``sampling_rate_hz`` (Hz) is for CSV files without a ``# sampling_rate_hz`` header
+    line (``--rate-hz`` on the command line; see ``docs/csv_format.md``); every other
+    format states its rate, and giving one for it is an :class:`InputError`.
 
     Raises
     ------
@@ -99,12 +103,15 @@ def read_recording(path: str | os.PathLike[str]) -> Recording:
     from .guard import reading
 
     with reading(path):
-        return _read(path)
+        return _read(path, sampling_rate_hz)
 
 
-def _read(path: str | os.PathLike[str]) -> Recording:
+def _read(path: str | os.PathLike[str], sampling_rate_hz: float | None = None) -> Recording:
     fmt = detect_format(path)
     log.debug("%s: reading as %s", display_path(path), fmt)
+    if sampling_rate_hz is not None and fmt != "csv":
+        raise InputError(f"{display_path(path)}: --rate-hz is only for CSV files without a sampling_rate_hz "
+                         f"header; this {fmt} file states its own rate")
     if fmt == "hdf5":
         from .hdf5 import read_hdf5
 
@@ -124,7 +131,7 @@ def _read(path: str | os.PathLike[str]) -> Recording:
         return getattr(importlib.import_module(module), func)(path)
     from .csvfmt import read_csv_recording
 
-    return read_csv_recording(path)
+    return read_csv_recording(path, sampling_rate_hz=sampling_rate_hz)
 
 
 def write_recording(path: str | os.PathLike[str], rec: Recording) -> None:

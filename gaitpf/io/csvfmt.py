@@ -115,8 +115,17 @@ def _layout(p: Path, header: dict[str, tuple[str, int]], side: str, names: list[
     return dataclasses.replace(base, names=tuple(names))
 
 
-def read_csv_recording(path: str | os.PathLike[str]) -> Recording:
+def read_csv_recording(path: str | os.PathLike[str], *, sampling_rate_hz: float | None = None) -> Recording:
     """Read a gaitpf CSV file (see ``docs/csv_format.md``) into a Recording.
+
+    Parameters
+    ----------
+    path : path-like
+    sampling_rate_hz : float, optional
+        The nominal rate (Hz) for a file whose header has no ``# sampling_rate_hz`` line
+        (``--rate-hz`` on the command line). The rate is never guessed from ``time_s``:
+        without either, the file is refused (the message suggests the rate ``time_s``
+        implies); a header that states another rate is refused too.
 
     Raises
     ------
@@ -189,11 +198,19 @@ def read_csv_recording(path: str | os.PathLike[str]) -> Recording:
     if (steps <= 0).any():
         i = int(np.flatnonzero(steps <= 0)[0]) + 1
         raise FormatError(f"{p}: line {first + i}: time_s {float(t[i])!r} does not increase (previous {float(t[i - 1])!r})")
-    if rate is None:
+    if rate is None and sampling_rate_hz is None:
         guess = f" (time_s suggests {1.0 / np.median(steps):.6g} Hz)" if len(steps) else ""
-        raise FormatError(f"{p}: the header needs '# sampling_rate_hz: <Hz>'{guess}; see docs/csv_format.md")
-    if not (np.isfinite(rate) and rate > 0):
+        raise FormatError(f"{p}: no sampling rate: pass --rate-hz HZ (Python: sampling_rate_hz=HZ) or add "
+                          f"'# sampling_rate_hz: <Hz>' to the header{guess}; see docs/csv_format.md")
+    if rate is not None and not (np.isfinite(rate) and rate > 0):
         raise FormatError(f"{p}: line {header['sampling_rate_hz'][1]}: sampling_rate_hz must be > 0, got {rate}")
+    if sampling_rate_hz is not None:
+        if not (np.isfinite(sampling_rate_hz) and sampling_rate_hz > 0):
+            raise InputError(f"{p}: --rate-hz must be > 0, got {sampling_rate_hz}")
+        if rate is not None and not np.isclose(rate, sampling_rate_hz, rtol=1e-9, atol=0.0):
+            raise FormatError(f"{p}: line {header['sampling_rate_hz'][1]}: the header says {rate:g} Hz but "
+                              f"--rate-hz {sampling_rate_hz:g} was given; drop one of them")
+        rate = float(sampling_rate_hz)
     feet: dict[str, FootSignals] = {}
     for side in SIDES:
         idx = sensors[side]

@@ -32,7 +32,8 @@ import pandas as pd
 from ..errors import GaitpfError, InputError
 from ..io.guard import display_path, printable
 
-__all__ = ["CATALOG_NAME", "Catalog", "scan_files", "read_header"]
+__all__ = ["CATALOG_NAME", "Catalog", "scan_files", "read_header", "other_files", "folder_mismatch",
+           "folder_mismatches"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,68 @@ def scan_files(root: Path) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".h5") and not f.startswith("."))
+    return out
+
+
+#: Suffixes of recordings in other formats that ``gaitpf import`` converts (the catalog reads .h5 only).
+IMPORTABLE_SUFFIXES: tuple[str, ...] = (".hea", ".let", ".rit", ".ts", ".txt", ".csv", ".tsv", ".xml", ".asc",
+                                        ".fgt", ".fsx", ".xls", ".xlsx")
+
+
+#: Files gaitpf itself keeps beside the recordings (studio patient/visit/trial notes, recording
+#: locks, reports, figures, tables, temporary files): never recordings, so not listed as left out.
+OWN_SUFFIXES: tuple[str, ...] = (".json", ".lock", ".html", ".htm", ".pdf", ".png", ".svg", ".parquet",
+                                 ".sqlite", ".tmp", ".log")
+
+
+def other_files(root: Path) -> list[tuple[str, str]]:
+    """``(relative path, reason)`` of every file under ``root`` that is not a ``*.h5`` recording.
+
+    What a command scanning ``root`` looks at but does not analyze, so that it can list
+    it. Hidden names are skipped (as :func:`scan_files` does) and so are the files gaitpf
+    keeps beside recordings (:data:`OWN_SUFFIXES`).
+    """
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for f in sorted(filenames):
+            if f.startswith(".") or f.endswith(".h5") or f.lower().endswith(OWN_SUFFIXES):
+                continue
+            rel = display_path((Path(dirpath) / f).relative_to(root).as_posix())
+            if Path(f).suffix.lower() in IMPORTABLE_SUFFIXES:
+                out.append((rel, "not a gaitpf .h5 recording; if it is a recording in another format, convert "
+                                 "it with `gaitpf import FILE -o FILE.h5 --subject ID --session LABEL`"))
+            else:
+                out.append((rel, "not a recording"))
+    return out
+
+
+def folder_mismatch(rel_path: str, subject_id: Any, session: Any) -> str | None:
+    """The warning when the tree layout's folder names disagree with what the file stores (else None).
+
+    ``<subject>/<session>/<trial>.h5`` (or ``<subject>/<trial>.h5``): the stored ids are
+    used, the folder names never; a file outside that layout is not checked.
+    """
+    parts = Path(rel_path).parts
+    if len(parts) not in (2, 3):
+        return None
+    problems = []
+    if str(subject_id or "") != parts[0]:
+        problems.append(f"subject {subject_id!r} (folder {parts[0]!r})")
+    if len(parts) == 3 and str(session or "") != parts[1]:
+        problems.append(f"session {session!r} (folder {parts[1]!r})")
+    if not problems:
+        return None
+    return f"{rel_path}: the file stores {' and '.join(problems)}; the stored ids are used"
+
+
+def folder_mismatches(entries: pd.DataFrame) -> list[str]:
+    """:func:`folder_mismatch` over catalog rows (:meth:`Catalog.entries`)."""
+    out = []
+    for p, subj, sess in zip(entries["path"], entries["subject_id"], entries["session"]):
+        w = folder_mismatch(str(p), subj, sess)
+        if w:
+            out.append(w)
     return out
 
 
@@ -179,6 +242,10 @@ class Catalog:
                 row["error"] = printable(str(exc))
                 counts["unreadable"] += 1
                 log.info("%s: unreadable: %s", display_path(f), row["error"])
+            else:
+                mismatch = folder_mismatch(display_path(_fs_path(rel)), row["subject_id"], row["session"])
+                if mismatch:  # the commands list these (see folder_mismatches); logged once here
+                    log.info("%s", mismatch)
             row.update(path=rel, mtime_ns=st.st_mtime_ns, size=st.st_size)
             self._con.execute(
                 f"INSERT OR REPLACE INTO recordings ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",

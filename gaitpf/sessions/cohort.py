@@ -23,9 +23,10 @@ import pandas as pd
 
 from ..errors import InputError
 from . import stats
-from .catalog import Catalog
+from .catalog import Catalog, folder_mismatches, other_files
 from .compare import group_sessions, load_trial
 from .progress import Progress, compute_progress
+from .wording import metric_unit
 
 __all__ = ["COHORT_COLUMNS", "progress_rows", "build_cohort"]
 
@@ -34,8 +35,12 @@ log = logging.getLogger(__name__)
 COHORT_COLUMNS: tuple[str, ...] = (
     "subject_id", "group", "session", "session_no", "session_order", "date", "days_since_baseline",
     "is_baseline", "pain_vas", "cadence_spm", "walking_speed_m_s", "n_steady_left", "n_steady_right",
-    "metric", "index", "statistic", "value", "ci_low", "ci_high", "exceeds_mdc", "mdc95",
+    "metric", "index", "statistic", "value", "value_unit", "ci_low", "ci_high", "exceeds_mdc", "mdc95",
 )
+
+#: Statistics in the asymmetry index's units (those the MDC95 applies to); the others are in
+#: the metric's units (``left_mean``, ``right_mean``, ``lr_difference``) or % (``change_rel_pct``).
+INDEX_STATISTICS: frozenset[str] = frozenset({"index_signed", "asymmetry", "change_abs"})
 
 
 def _days(date: Any, base: Any) -> float:
@@ -80,10 +85,16 @@ def progress_rows(progress: Progress, *, by: str) -> pd.DataFrame:
                 lo, hi = "right_ci_low", "right_ci_high"
             if col not in r or (name.startswith("change") and r["is_baseline"]):
                 continue
+            in_index = name in INDEX_STATISTICS
+            index_unit = str(r.get("unit") or "") if r["index"] == "left_minus_right" else \
+                ("ratio" if r["index"] == "sr" else "% (index points)")
             rows.append({**common, "statistic": name, "value": r[col],
+                         "value_unit": index_unit if in_index else ("%" if name == "change_rel_pct"
+                                                                    else metric_unit(r["metric"])),
                          "ci_low": r[lo] if lo else np.nan, "ci_high": r[hi] if hi else np.nan,
                          "exceeds_mdc": r.get("exceeds_mdc") if name == "change_abs" else None,
-                         "mdc95": progress.mdc.get(r["metric"], {}).get("mdc95", np.nan)})
+                         # the MDC95 is in the index's units: only on rows in those units
+                         "mdc95": progress.mdc.get(r["metric"], {}).get("mdc95", np.nan) if in_index else np.nan})
     return pd.DataFrame(rows, columns=list(COHORT_COLUMNS))
 
 
@@ -95,15 +106,27 @@ def build_cohort(
     index: str = "sa_pct",
     params: stats.BootstrapParams | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Analyze every subject under ``root``; return (tidy table, notes on what was left out)."""
+    """Analyze every subject under ``root``; return (tidy table, notes on what was left out).
+
+    Every file under ``root`` is either analyzed or named in the notes with its reason
+    (unreadable, not a recording, a recording in another format, a session or trial left
+    out by the statistics); ``table.attrs`` holds the counts (``n_files``,
+    ``n_recordings``, ``n_subjects``), the notes (``left_out``) and the warnings
+    (stored ids that disagree with the folder names).
+    """
     params = params or stats.BootstrapParams()
     with Catalog(Path(root)) as cat:
         cat.refresh()
         entries = cat.entries()
+    others = other_files(Path(root))
+    n_files = len(entries) + len(others)
     notes = [f"{p}: unreadable ({e})" for p, e in zip(entries["path"], entries["error"]) if isinstance(e, str)]
+    notes += [f"{p}: {why}" for p, why in others]
     entries = entries[entries["error"].isna()]
     if entries.empty:
-        raise InputError(f"{root}: no readable gaitpf recordings found")
+        raise InputError(f"{root}: no readable gaitpf recordings found ({len(others)} other file(s): "
+                         f"{'; '.join(notes[:3]) or 'none'})")
+    warnings = folder_mismatches(entries)
     parts = []
     for subject, sub in entries.groupby("subject_id", sort=True):
         trials = [load_trial(f) for f in sub["file"]]
@@ -119,4 +142,15 @@ def build_cohort(
         table[col] = table[col].astype("string")
     table["session_no"] = pd.to_numeric(table["session_no"], errors="coerce").astype("Int64")
     table["exceeds_mdc"] = table["exceeds_mdc"].astype("boolean")
+    table["value_unit"] = table["value_unit"].astype("string")
+    for col in ("session_order", "n_steady_left", "n_steady_right"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype("Int64")
+    for col in ("days_since_baseline", "pain_vas", "cadence_spm", "walking_speed_m_s", "value", "ci_low",
+                "ci_high", "mdc95"):
+        table[col] = pd.to_numeric(table[col], errors="coerce").astype("float64")
+    table["is_baseline"] = table["is_baseline"].astype("boolean")
+    table.attrs = {"root": str(root), "by": by, "metric": metric, "index": index,
+                   "n_files": n_files,
+                   "n_recordings": int(len(entries)), "n_subjects": int(table["subject_id"].nunique()),
+                   "left_out": list(notes), "warnings": warnings}
     return table, notes

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import decision, reliability, stats
-from .compare import KINETIC_METRICS, MIN_CYCLES, SessionData
+from .trials import KINETIC_METRICS, MIN_CYCLES, SessionData
 from .metadata import missing_fields
 from .progress_tables import CADENCE_CHANGE_PCT, confounders, session_table, trend_table
 from .wording import describe_change, fmt_index, index_abbr, metric_label, metric_unit

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import decision, reliability
-from .compare import SessionData
+from .trials import SessionData
 
 __all__ = ["CADENCE_CHANGE_PCT", "session_table", "trend_table", "confounders"]
 

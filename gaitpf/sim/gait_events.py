@@ -18,16 +18,13 @@ while standing) and the standing weight (0 walking, 1 standing, ramps of
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 from ..model import SIDES, empty_annotations
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .gait_model import GaitParams
 
 __all__ = ["EventTimeline"]
 
@@ -110,14 +107,16 @@ class EventTimeline:
 
     Parameters
     ----------
-    params : GaitParams
+    params : gaitpf.sim.gait_model.GaitParams
+        The gait model's parameters (typed loosely: :mod:`~gaitpf.sim.gait_model` imports
+        this module, never the other way round).
     duration_s : float or None
         Trial duration, s; ``None`` = endless bouts of ``walking_bouts.bout_s``.
     rng : numpy Generator
         Random stream of the events (stride times, jitter, amplitudes).
     """
 
-    def __init__(self, params: "GaitParams", duration_s: float | None, rng: np.random.Generator) -> None:
+    def __init__(self, params: Any, duration_s: float | None, rng: np.random.Generator) -> None:
         self.params = params
         self.fs = float(params.sampling_rate_hz)
         self.duration_s = duration_s
