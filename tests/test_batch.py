@@ -104,6 +104,11 @@ def test_flatten_summary() -> None:
                            "metrics": {"x": {}}, "params": {"a": 1}})
     assert row == {"n_strides_left": 3, "n_strides_right": 4, "sides": "left; right", "pci_pct": None,
                    "params_json": '{"a":1}'}
+    nested = flatten_summary({"pci": {"pci_pct": 4.5, "phi_abs_deg": np.float64(2.0)},
+                              "trend_symmetry": {"trend_symmetry": 0.9, "aligned": 0.95}, "n": np.int64(7)})
+    assert nested == {"pci_pct": 4.5, "pci_phi_abs_deg": 2.0, "trend_symmetry": 0.9, "trend_symmetry_aligned": 0.95,
+                      "n": 7}                                  # the API's names, no "pci_pci_pct"
+    assert type(nested["n"]) is int
 
 
 # ---------------------------------------------------------------- end to end

@@ -23,10 +23,12 @@ from pathlib import Path
 
 import pytest
 
+import gaitpf
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-NAME, VERSION = "gaitpf", "0.1.0"
+NAME, VERSION = "gaitpf", gaitpf.__version__   # pyproject takes it from there (dynamic)
 
 
 def _run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600,

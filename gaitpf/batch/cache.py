@@ -101,29 +101,18 @@ def _scalar(x: Any) -> Any:
 
 
 def flatten_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    """One flat row from an analysis summary dict.
+    """One flat row from an analysis summary dict: the batch ``summary`` table's row.
 
-    Nested dicts become ``parent_child`` columns (``n_strides_left``,
-    ``stride_time_s_si_pct``, ``pci_pct``...); lists are joined with ``"; "``. The
-    per-metric ``metrics`` block is left out (it is the symmetry table) and ``params``
-    becomes ``params_json``.
+    The column names are :func:`gaitpf.analysis.summary_row`'s (``n_strides_left``,
+    ``stride_time_s_si_pct``, ``pci_pct``; no repeated parts such as ``pci_pci_pct``);
+    non-finite numbers become missing values; the per-metric ``metrics`` block is left
+    out (it is the symmetry table) and ``params`` becomes ``params_json``.
     """
-    row: dict[str, Any] = {}
+    from ..analysis.tables import summary_row
 
-    def walk(prefix: str, obj: Any) -> None:
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                walk(f"{prefix}_{k}" if prefix else str(k), v)
-        else:
-            row[prefix] = _scalar(obj)
-
-    for key, value in summary.items():
-        if key == "metrics":
-            continue
-        if key == "params":
-            row["params_json"] = params_json(value)
-            continue
-        walk(key, value)
+    row = {k: _scalar(v) for k, v in summary_row(summary).items()}
+    if "params" in summary:
+        row["params_json"] = params_json(summary["params"])
     return row
 
 
