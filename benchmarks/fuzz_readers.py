@@ -82,21 +82,26 @@ def main() -> int:
                     if args.keep is not None:
                         args.keep.mkdir(parents=True, exist_ok=True)
                         (args.keep / f"{i}_{cmd}_{outcome}{seed.suffix}").write_bytes(target.read_bytes())
-            if (i + 1) % 500 == 0:
-                print(f"... {i + 1} files, {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
-    elapsed = time.perf_counter() - start
-    print(f"{args.n} mutated files (seed {args.seed}), {len(commands)} command(s) each, deadline "
+            if (i + 1) % 500 == 0 and i + 1 < args.n:
+                table(i + 1, counts, commands, args, time.perf_counter() - start)
+    total = table(args.n, counts, commands, args, time.perf_counter() - start)
+    for cause, n in causes.most_common(40):
+        print(f"{n:5d}  {cause}")
+    return 0 if not (total["internal"] or total["hang"] or total["crash"]) else 1
+
+
+def table(n: int, counts: dict, commands: list[str], args: argparse.Namespace, elapsed: float) -> collections.Counter:
+    """Print the outcome counts so far; return the totals."""
+    print(f"{n} mutated files (seed {args.seed}), {len(commands)} command(s) each, deadline "
           f"{args.timeout:g} s, {elapsed:.0f} s")
     print(f"{'command':<10}" + "".join(f"{o:>10}" for o in OUTCOMES))
     for cmd in commands:
         print(f"{cmd:<10}" + "".join(f"{counts[cmd][o]:>10}" for o in OUTCOMES))
-    total = collections.Counter()
+    total: collections.Counter = collections.Counter()
     for c in counts.values():
         total.update(c)
-    print(f"{'total':<10}" + "".join(f"{total[o]:>10}" for o in OUTCOMES))
-    for cause, n in causes.most_common(40):
-        print(f"{n:5d}  {cause}")
-    return 0 if not (total["internal"] or total["hang"] or total["crash"]) else 1
+    print(f"{'total':<10}" + "".join(f"{total[o]:>10}" for o in OUTCOMES), flush=True)
+    return total
 
 
 if __name__ == "__main__":

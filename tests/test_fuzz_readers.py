@@ -21,7 +21,7 @@ from fuzz_fixtures import make_seeds, mutate, run_one
 from gaitpf.batch.runner import run_batch
 
 #: Guarded-read deadline inside the commands (s), and the per-file deadline of the test (s).
-READ_TIMEOUT_S = "2"
+READ_TIMEOUT_S = "1.5"
 FILE_DEADLINE_S = 45.0
 
 

@@ -21,6 +21,7 @@ environment variable ``GAITPF_READ_TIMEOUT_S`` overrides the base (tests use sho
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
 import pickle
@@ -182,6 +183,7 @@ def _fork_child(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], qui
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             if quiet:
                 logging.disable(logging.CRITICAL)  # the parent logs what matters, once
+            faulthandler.disable()  # a crash here is reported by the parent, in one line
             _child_main(w, fn, args, kwargs)
         except BaseException:  # noqa: BLE001
             code = 1
