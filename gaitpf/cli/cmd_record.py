@@ -130,7 +130,7 @@ async def run_record(*, left: str | None, right: str | None, output: Path, subje
                     stack, source_choice, left=left, right=right, allow=allow, rate_hz=rate_hz, simulate=simulate,
                     speed=speed, gait=gait, seed=seed, scan_timeout_s=scan_timeout_s)
             elif simulate:
-                from ..sim.virtual_insole import VirtualInsoleHarness
+                from ..sim.harness import VirtualInsoleHarness
 
                 harness = await stack.enter_async_context(
                     VirtualInsoleHarness(gait, rate_hz=float(rate_hz or gait.sampling_rate_hz), seed=seed,
