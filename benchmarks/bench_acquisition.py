@@ -40,7 +40,7 @@ HARNESS = textwrap.dedent(
     import asyncio, json, os, sys
     from gaitpf.sim.gait_model import GaitParams
     from gaitpf.sim.privbus import BUS_ENV
-    from gaitpf.sim.virtual_insole import VirtualInsoleHarness
+    from gaitpf.sim.harness import VirtualInsoleHarness
 
     async def main():
         async with VirtualInsoleHarness(GaitParams(seed=1), rate_hz=100, seed=1) as h:

@@ -17,7 +17,7 @@ import numpy as np
 from gaitpf.acquisition.ble import BleInsoleSource
 from gaitpf.acquisition.source import FrameBlock
 from gaitpf.sim.gait_model import GaitParams
-from gaitpf.sim.virtual_insole import VirtualInsoleHarness
+from gaitpf.sim.harness import VirtualInsoleHarness
 
 
 async def run_case(rate_hz: int, fpp: int | None, seconds: float) -> dict:

@@ -142,7 +142,7 @@ def true_asymmetry(gait_kwargs: dict[str, Any], index: str = "sa_pct", metric: s
 
 def _child(job: dict[str, Any]) -> None:
     """Subprocess entry: record one trial through the BLE virtual-insole path (one harness per process)."""
-    from .cli.cmd_record import run_record
+    from .recording.session_run import run_record
     from .sim.gait_model import GaitParams
 
     gait = GaitParams(**job["gait"])

@@ -14,7 +14,8 @@ from gaitpf.cli.main import main
 from gaitpf.errors import DeviceError
 from gaitpf.model import QUALITY_GAP_BEFORE
 from gaitpf.sim.gait_model import GaitParams
-from gaitpf.sim.virtual_insole import NEWTON_PER_COUNT, VirtualInsoleHarness
+from gaitpf.sim.harness import VirtualInsoleHarness
+from gaitpf.sim.virtual_insole import NEWTON_PER_COUNT
 
 GAIT = GaitParams(seed=3, n_sensors=16)
 

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import AcquisitionError, DeviceError
 from ..model import SIDES
 from . import protocol as P
-from .ble_link import InsoleLink, RefusedDeviceError, discover
+from .ble_link import InsoleAdvert, InsoleLink, RefusedDeviceError, discover
 from .clock import ClockMapper
 from .sequencing import FrameSequencer, sequence_block
 from .source import FrameBlock, LinkEvent, SourceStatus
@@ -47,18 +47,6 @@ log = logging.getLogger(__name__)
 
 #: A BLE device address (``AA:BB:CC:DD:EE:FF``); other allow-list entries are serials.
 _BLE_ADDRESS = re.compile(r"[0-9A-F]{2}(:[0-9A-F]{2}){5}")
-
-
-@dataclass(frozen=True)
-class InsoleAdvert:
-    """One insole seen advertising the gaitpf service (``gaitpf scan``)."""
-
-    address: str
-    side: str | None
-    serial: str | None
-    rssi: int | None
-    name: str | None
-    battery_pct: int | None = None
 
 
 async def scan_insoles(timeout_s: float = 5.0) -> list[InsoleAdvert]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import DeviceError
 from . import protocol as P
 
-__all__ = ["RefusedDeviceError", "discover", "InsoleLink"]
+__all__ = ["InsoleAdvert", "RefusedDeviceError", "discover", "InsoleLink"]
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +24,26 @@ _NO_BLUETOOTH = ("Bluetooth is not available ({}): switch the adapter on and sta
                  "(`systemctl start bluetooth`), or try without hardware with --simulate")
 
 
+@dataclass(frozen=True)
+class InsoleAdvert:
+    """One insole seen advertising the gaitpf service (``gaitpf scan``).
+
+    Re-exported by :mod:`gaitpf.acquisition.ble`, where the scan API lives.
+    """
+
+    address: str
+    side: str | None
+    serial: str | None
+    rssi: int | None
+    name: str | None
+    battery_pct: int | None = None
+
+
 class RefusedDeviceError(DeviceError):
     """The device answered but must not be recorded (wrong side, not allow-listed); never retried."""
 
 
 def _advert(device, adv):
-    from .ble import InsoleAdvert
-
     info = P.decode_manufacturer_data((adv.manufacturer_data or {}).get(P.MANUFACTURER_ID))
     parsed = P.parse_local_name(adv.local_name or device.name)
     side = info.side if info else (parsed[0] if parsed else None)

@@ -17,13 +17,10 @@ import sys
 import threading
 import time
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from ..errors import InputError
 from ..io.guard import die_with_parent
-
-if TYPE_CHECKING:
-    from .runner import BatchReport
 
 
 def _worker_init(parent_pid: int) -> None:
@@ -215,14 +212,14 @@ class _Progress:
         self.task = self.bar.add_task("batch", total=total, rate="", failed="")
         self.bar.start()
 
-    def advance(self, report: BatchReport, hours: float) -> None:
+    def advance(self, done: int, n_failed: int, hours: float) -> None:
+        """``done`` recordings finished (``n_failed`` of them failed); one more of ``hours`` h."""
         self.hours += hours
         if self.quiet:
             return
         dt = max(time.perf_counter() - self.start, 1e-9)
-        done = report.n_computed + report.n_reused + report.n_failed
         self.bar.update(self.task, completed=done, rate=f"{done / dt:.1f} rec/s, {self.hours / dt:.2f} rec-h/s",
-                        failed=f"{report.n_failed} failed" if report.n_failed else "")
+                        failed=f"{n_failed} failed" if n_failed else "")
 
     def close(self) -> None:
         if not self.quiet:

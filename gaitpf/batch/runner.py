@@ -249,7 +249,7 @@ def run_batch(
                     hours = res["duration_s"] / 3600.0
                     report.recording_hours += hours
                     report.sensor_samples += res["sensor_samples"]
-                progress.advance(report, hours)
+                progress.advance(report.n_computed + report.n_reused + report.n_failed, report.n_failed, hours)
             progress.close()
             progress = None
             # one footer per distinct schema, then the few partitions that differ go back to the workers

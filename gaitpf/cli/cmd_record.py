@@ -24,20 +24,19 @@ and never touches it. An existing OUTPUT is never replaced unless ``--overwrite`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
+from ..recording.session_run import run_record
 from .sources_opts import choice_from, source_options
 
-__all__ = ["command", "run_record"]
+__all__ = ["command"]
 
 
 class _StatusPrinter:
@@ -74,104 +73,12 @@ class _StatusPrinter:
             click.echo(line, err=True)
 
 
-async def _drops_when_streaming(recorder: Any, harness: Any, drops: list[tuple[str, float, float]]) -> None:
-    """Test hook: drop links ``(side, after_s, for_s)`` counted from the first frame received."""
-    while sum(recorder.status().frames.values()) == 0:
-        await asyncio.sleep(0.02)
-    t0 = time.monotonic()
-    for side, after_s, for_s in sorted(drops, key=lambda d: d[1]):
-        await asyncio.sleep(max(0.0, t0 + after_s - time.monotonic()))
-        await harness.drop_link(side, for_s=for_s)
+def _lsl_out(source: Any, body_mass_kg: float | None) -> tuple[Any, dict[str, Any]]:
+    """``--lsl-out``: publish frames and online events to LSL while recording."""
+    from ..live.lsl_out import LslPublisher
 
-
-async def run_record(*, left: str | None, right: str | None, output: Path, subject_id: str, session: str,
-                     trial: str, duration_s: float | None, allow: tuple[str, ...], rate_hz: int | None,
-                     body_mass_kg: float | None, flush_interval_s: float, simulate: bool, speed: float,
-                     gait: Any = None, seed: int = 0, sim_drops: list[tuple[str, float, float]] | None = None,
-                     status: Callable[[Any], None] | None = None, scan_timeout_s: float = 10.0,
-                     min_free_bytes: int | None = None, overwrite: bool = False, source_choice: Any = None,
-                     lsl_out: bool = False) -> Any:
-    """Record (real or virtual insoles) to ``output``; returns the :class:`RecordingResult`.
-
-    ``output`` must not hold anything unless ``overwrite`` (checked before any insole is
-    touched, and again under the recording lock); a file another process is recording to
-    (or repairing) is refused either way. ``source_choice``
-    (:class:`gaitpf.recording.source_factory.SourceChoice`) selects another device family or
-    stream; ``lsl_out`` publishes frames and online events to LSL while recording.
-    """
-    from ..acquisition.ble import BleInsoleSource
-    from ..recording.recorder import Recorder, check_writable
-
-    check_writable(output, overwrite=overwrite)           # before any insole is touched
-    loop = asyncio.get_running_loop()
-    state: dict[str, Any] = {"recorder": None, "stop": False}
-    main_task = asyncio.current_task()
-
-    def on_signal() -> None:
-        if state["recorder"] is not None:
-            state["recorder"].request_stop("interrupted")
-        elif main_task is not None:
-            state["stop"] = True
-            main_task.cancel()
-
-    installed = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, on_signal)
-            installed.append(sig)
-    try:
-        async with contextlib.AsyncExitStack() as stack:
-            harness = None
-            info: dict[str, Any] = {"mode": "simulate" if simulate else "ble"}
-            if source_choice is not None and source_choice.kind != "gaitpf":
-                from ..recording.source_factory import open_source
-
-                source, info, harness = await open_source(
-                    stack, source_choice, left=left, right=right, allow=allow, rate_hz=rate_hz, simulate=simulate,
-                    speed=speed, gait=gait, seed=seed, scan_timeout_s=scan_timeout_s)
-            elif simulate:
-                from ..sim.virtual_insole import VirtualInsoleHarness
-
-                harness = await stack.enter_async_context(
-                    VirtualInsoleHarness(gait, rate_hz=float(rate_hz or gait.sampling_rate_hz), seed=seed,
-                                         speed=speed))
-                left = left or harness.left_address
-                right = right or harness.right_address
-                info["simulate"] = {"speed": speed, "seed": seed, "gait": gait.as_dict()}
-            if source_choice is None or source_choice.kind == "gaitpf":
-                assert left is not None and right is not None
-                allow_list = set(allow) if allow else {left, right}
-                source = BleInsoleSource(left, right, allow=allow_list, rate_hz=rate_hz, time_scale=speed,
-                                         scan_timeout_s=scan_timeout_s)
-                info["addresses"] = {"left": left.upper(), "right": right.upper()}
-            if lsl_out:
-                from ..live.lsl_out import LslPublisher
-
-                source = LslPublisher(source, body_mass_kg=body_mass_kg)
-                info["lsl_out"] = {"frames": source.frames_name, "markers": source.markers_name}
-            recorder = Recorder(source, output, subject_id=subject_id, session=session, trial=trial,
-                                flush_interval_s=flush_interval_s,
-                                duration_s=None if duration_s is None else duration_s / speed,
-                                status_callback=status, body_mass_kg=body_mass_kg, source_info=info,
-                                overwrite=overwrite,
-                                **({} if min_free_bytes is None else {"min_free_bytes": min_free_bytes}))
-            state["recorder"] = recorder
-            extra = []
-            if harness is not None and sim_drops:
-                extra.append(asyncio.create_task(_drops_when_streaming(recorder, harness, sim_drops)))
-            try:
-                return await recorder.run()
-            finally:
-                for t in extra:
-                    t.cancel()
-                await asyncio.gather(*extra, return_exceptions=True)
-    except asyncio.CancelledError:
-        if state["stop"]:
-            raise KeyboardInterrupt from None
-        raise
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+    pub = LslPublisher(source, body_mass_kg=body_mass_kg)
+    return pub, {"frames": pub.frames_name, "markers": pub.markers_name}
 
 
 def _quiet_unraisable(unraisable: Any) -> None:
@@ -264,7 +171,7 @@ def command(left: str | None, right: str | None, output: Path, overwrite: bool, 
                 flush_interval_s=flush_interval_s, simulate=simulate, speed=speed, gait=gait, seed=seed,
                 sim_drops=drops, status=printer, scan_timeout_s=scan_timeout_s,
                 min_free_bytes=None if min_free_mb is None else int(min_free_mb * 2**20), overwrite=overwrite,
-                source_choice=choice, lsl_out=bool(source_opts.get("lsl_out"))))
+                source_choice=choice, wrap_source=_lsl_out if source_opts.get("lsl_out") else None))
     except OutputError as exc:
         if getattr(exc, "file_unclosable", False):
             # HDF5 could not close the file after a failed write (disk full) and would crash

@@ -44,7 +44,7 @@ async def _scan_types(timeout_s: float, device_type: str) -> list:
 async def _scan(timeout_s: float, simulate: bool, device_type: str = "gaitpf") -> list:
     if not simulate:
         return await _scan_types(timeout_s, device_type)
-    from ..sim.virtual_insole import VirtualInsoleHarness
+    from ..sim.harness import VirtualInsoleHarness
 
     if device_type == "all":
         raise InputError("--simulate runs one device family at a time: give --device-type gaitpf or orphe")

@@ -395,7 +395,7 @@ class RecordFeeder(Feeder):
                     speed=self.speed, gait=self.gait, seed=self.seed, scan_timeout_s=self.scan_timeout_s)
                 info["viewer"] = "gaitpf live"
             elif self.simulate:
-                from ..sim.virtual_insole import VirtualInsoleHarness
+                from ..sim.harness import VirtualInsoleHarness
 
                 harness = await stack.enter_async_context(VirtualInsoleHarness(
                     self.gait, rate_hz=float(self.rate_hz or self.gait.sampling_rate_hz), seed=self.seed,

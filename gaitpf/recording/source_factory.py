@@ -96,7 +96,7 @@ async def open_source(stack: contextlib.AsyncExitStack, choice: SourceChoice, *,
         info["lsl_stream"] = choice.lsl_in
         return LslInletSource(choice.lsl_in, channels=choice.lsl_channels, timeout_s=scan_timeout_s), info, None
     if simulate:
-        from ..sim.virtual_insole import VirtualInsoleHarness
+        from ..sim.harness import VirtualInsoleHarness
 
         kw = {} if choice.kind == "gaitpf" else {"device_type": choice.kind}
         harness = await stack.enter_async_context(

@@ -2,20 +2,20 @@
 
 Only the properties and methods bleak's BlueZ backend uses; the behaviour (discovery,
 connection, notification sessions) lives in :class:`gaitpf.sim.fake_bluez.FakeBlueZ`.
+The objects reach that behaviour through :class:`BlueZBackend` and :class:`Peripheral`,
+the two interfaces they need, which :mod:`gaitpf.sim.fake_bluez` implements (so this module
+never imports it).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Awaitable, Callable, Mapping, Protocol
 
 from dbus_fast import DBusError, Variant
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property
 
-if TYPE_CHECKING:
-    from .fake_bluez import FakeBlueZ, FakePeripheral
-
-__all__ = ["CCCD_UUID", "CharSpec"]
+__all__ = ["CCCD_UUID", "CharSpec", "BlueZBackend", "Peripheral"]
 
 CCCD_UUID = "00002902-0000-1000-8000-00805f9b34fb"
 ERR_FAILED = "org.bluez.Error.Failed"
@@ -35,8 +35,42 @@ class CharSpec:
     flags: tuple[str, ...]
 
 
+class Peripheral(Protocol):
+    """What the Device1 and GattCharacteristic1 objects read from a peripheral (``FakePeripheral``)."""
+
+    bz: BlueZBackend
+    address: str
+    name: str
+    service_uuid: str
+    manufacturer_data: dict[int, bytes]
+    rssi: int
+    tx_power: int
+    connected: bool
+    services_resolved: bool
+    on_read: Callable[[str], bytes] | None
+    on_write: Callable[[str, bytes], None] | None
+
+    @property
+    def path(self) -> str: ...
+
+
+class BlueZBackend(Protocol):
+    """What the Adapter1 and Device1 objects call on the fake daemon (``FakeBlueZ``)."""
+
+    adapter_path: str
+
+    @property
+    def peripherals(self) -> Mapping[str, Peripheral]: ...
+
+    def connect(self, p: Peripheral) -> Awaitable[None]: ...
+
+    def link_lost(self, p: Peripheral) -> None: ...
+
+    def remove_device(self, p: Peripheral) -> None: ...
+
+
 class _Adapter1(ServiceInterface):
-    def __init__(self, bz: "FakeBlueZ") -> None:
+    def __init__(self, bz: BlueZBackend) -> None:
         super().__init__(ADAPTER_IFACE)
         self.bz = bz
         self.discovering = False
@@ -92,7 +126,7 @@ class _Adapter1(ServiceInterface):
 
 
 class _Device1(ServiceInterface):
-    def __init__(self, p: "FakePeripheral") -> None:
+    def __init__(self, p: Peripheral) -> None:
         super().__init__("org.bluez.Device1")
         self.p = p
 
@@ -196,7 +230,7 @@ class _GattService1(ServiceInterface):
 
 
 class _GattCharacteristic1(ServiceInterface):
-    def __init__(self, p: "FakePeripheral", spec: CharSpec, service: str) -> None:
+    def __init__(self, p: Peripheral, spec: CharSpec, service: str) -> None:
         super().__init__(CHAR_IFACE)
         self.p, self.spec, self.service = p, spec, service
         self.value = b""

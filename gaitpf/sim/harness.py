@@ -1,6 +1,7 @@
 """Private bus + fake BlueZ + a left and a right virtual insole, with fault injection.
 
-Import it as :class:`gaitpf.sim.virtual_insole.VirtualInsoleHarness` (same object).
+The insoles themselves are :class:`gaitpf.sim.virtual_insole.VirtualInsole` (and
+:mod:`gaitpf.sim.virtual_orphe`); this module only assembles and steers them.
 """
 from __future__ import annotations
 

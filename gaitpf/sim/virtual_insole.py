@@ -9,8 +9,8 @@ nobody listens are lost (the firmware does not buffer), so a reconnect shows as 
 jump. It answers Identity reads and Control writes (START/STOP/SET_RATE/TIME_SYNC/...
 with replies notified on the Control characteristic) and its battery drains.
 
-:class:`VirtualInsoleHarness` starts a private system bus, the fake BlueZ and a left and a
-right insole in the current event loop, and exposes fault injection::
+:class:`gaitpf.sim.harness.VirtualInsoleHarness` starts a private system bus, the fake
+BlueZ and a left and a right insole in the current event loop, and exposes fault injection::
 
     async with VirtualInsoleHarness(gait=GaitParams(), rate_hz=100, seed=1) as h:
         async with BleInsoleSource(left=h.left_address, right=h.right_address,
@@ -27,7 +27,6 @@ import dataclasses
 import logging
 import random
 import time
-from typing import Any
 
 import numpy as np
 
@@ -36,8 +35,7 @@ from ..errors import InputError
 from .fake_bluez import CharSpec, FakeBlueZ, FakePeripheral
 from .gait_model import GaitParams, GaitSimulator, layout_for
 
-__all__ = ["VirtualInsole", "VirtualInsoleHarness", "NEWTON_PER_COUNT", "DEFAULT_ADDRESSES",
-           "DEFAULT_SERIALS"]
+__all__ = ["VirtualInsole", "NEWTON_PER_COUNT", "DEFAULT_ADDRESSES", "DEFAULT_SERIALS"]
 
 log = logging.getLogger(__name__)
 
@@ -308,12 +306,3 @@ class VirtualInsole:
         if self.last_packet is None:
             return 0
         return sum(self.periph.notify(P.DATA_CHAR_UUID, self.last_packet) for _ in range(n))
-
-
-def __getattr__(name: str) -> Any:
-    # the harness lives in gaitpf.sim.harness (it imports this module); re-exported lazily
-    if name == "VirtualInsoleHarness":
-        from .harness import VirtualInsoleHarness
-
-        return VirtualInsoleHarness
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,7 @@ advertises the other side, an address that was not seen in the scan) with a one-
 :class:`DeviceService` owns acquisition: a daemon thread running its own asyncio loop, in
 which scans and recordings run (the Qt thread only submits work and reads results). With
 ``simulate`` it starts the virtual-insole harness once (a private D-Bus, a fake BlueZ and
-two virtual insoles, :class:`~gaitpf.sim.virtual_insole.VirtualInsoleHarness`): the studio
+two virtual insoles, :class:`~gaitpf.sim.harness.VirtualInsoleHarness`): the studio
 then scans and records them through the same bleak client, decoder and recorder as real
 insoles, exactly like ``gaitpf record --simulate``.
 """
@@ -135,7 +135,7 @@ class DeviceService:
 
     async def _start_harness(self) -> None:
         from ..sim.gait_model import GaitParams
-        from ..sim.virtual_insole import VirtualInsoleHarness
+        from ..sim.harness import VirtualInsoleHarness
 
         gait = self.gait if self.gait is not None else GaitParams(seed=self.seed)
         h = VirtualInsoleHarness(gait, rate_hz=float(gait.sampling_rate_hz), seed=self.seed, speed=self.speed)
