@@ -121,3 +121,10 @@ def test_sigterm_stops_recording_and_closes_the_file_cleanly(tmp_path):
     assert "recording " in stderr            # plain status lines when stderr is not a terminal
     info = file_info(out)
     assert info["closed_cleanly"] is True and info["feet"]["left"]["frames"] >= 50
+
+
+def test_record_creates_the_output_folders(tmp_path):
+    out = tmp_path / "recordings" / "PF01" / "S01" / "t1.h5"
+    main(["record", "--simulate", "--duration", "3", "--speed", "4", "-o", str(out), "--subject", "PF01",
+          "--session", "1", "--quiet"])
+    assert out.is_file() and read_hdf5(out).feet["left"].n_samples > 0

@@ -161,6 +161,13 @@ def command(left: str | None, right: str | None, output: Path, overwrite: bool, 
                           sampling_rate_hz=float(rate_hz or 100.0),
                           body_mass_kg=body_mass_kg if body_mass_kg is not None else 70.0)
     drops = [_parse_drop(d) for d in sim_drops]
+    if not output.parent.exists():   # recordings/<subject>/<session>/<trial>.h5: make the folders
+        from ..errors import OutputError
+
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{output}: cannot create the folder {output.parent} ({exc.strerror or exc})") from exc
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _quiet_unraisable
     try:
