@@ -179,7 +179,9 @@ async def test_injected_enospc_stops_acquisition_and_keeps_flushed_data(tmp_path
 
 
 def test_unwritable_path_is_a_one_line_cli_error(tmp_path, capsys):
-    for target, why in ((tmp_path / "no" / "x.h5", "does not exist"), (tmp_path, "is a directory"),
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")                    # missing folders are created; under a file they cannot be
+    for target, why in ((blocker / "no" / "x.h5", "cannot create the folder"), (tmp_path, "is a directory"),
                         ("/proc/gaitpf-test.h5", "cannot record here")):
         with pytest.raises(SystemExit) as exc:
             main(["record", "--simulate", "-o", str(target), "--subject", "S", "--session", "1"])
